@@ -1,0 +1,1 @@
+"""Switchboard: an omnichannel contact center and ticketing service."""

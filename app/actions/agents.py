@@ -1,0 +1,155 @@
+"""Agents: creating them, logging in (argon2 passwords, bearer tokens stored as sha256), presence."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+
+from app.actions.common import SUPERVISORS
+from app.actions.context import Context
+from app.actions.errors import Conflict, Invalid
+from app.bus import Event
+from app.domain.models import ROLES, Agent, AgentQueue, AuthToken, Queue
+from app.domain.types import utcnow
+
+_hasher = PasswordHasher()
+# verifying against this keeps a login for an unknown email as slow as one for a known email
+_DUMMY_HASH = _hasher.hash("switchboard-dummy-password")
+MIN_PASSWORD = 8
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+async def create_agent(
+    ctx: Context,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    role: str = "agent",
+    queues: list[str] | None = None,
+    capacity: int = 3,
+) -> Agent:
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 320:
+        raise Invalid(f"not an email address: {email!r}")
+    if role not in ROLES:
+        raise Invalid(f"role must be one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(f"password must be at least {MIN_PASSWORD} characters")
+    if not 0 <= capacity <= 1000:
+        raise Invalid("capacity must be between 0 and 1000")
+    names = [q.strip() for q in (queues or ["general"]) if q.strip()]
+    async with ctx.db.write() as s:
+        if (await s.execute(select(Agent.id).where(Agent.email == email))).first() is not None:
+            raise Conflict(f"an agent with email {email} exists already")
+        agent = Agent(
+            email=email, name=name.strip() or email, password_hash=_hasher.hash(password), role=role,
+            capacity=capacity, presence="away",
+        )
+        s.add(agent)
+        await s.flush()
+        for qname in names:
+            queue = (await s.execute(select(Queue).where(Queue.name == qname))).scalar_one_or_none()
+            if queue is None:
+                queue = Queue(name=qname)
+                s.add(queue)
+                await s.flush()
+            s.add(AgentQueue(agent_id=agent.id, queue_id=queue.id))
+    return agent
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The agent behind a request or a socket."""
+
+    id: int
+    name: str
+    email: str
+    role: str
+    queue_ids: frozenset[int]
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role in ("supervisor", "admin")
+
+
+async def login(ctx: Context, email: str, password: str) -> tuple[str, Agent] | None:
+    async with ctx.db.read() as s:
+        agent = (
+            await s.execute(select(Agent).where(Agent.email == email.strip().lower(), Agent.active.is_(True)))
+        ).scalar_one_or_none()
+    try:
+        _hasher.verify(agent.password_hash if agent else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if agent is None:
+        return None
+    token = secrets.token_urlsafe(32)
+    async with ctx.db.write() as s:
+        s.add(
+            AuthToken(
+                token_hash=_token_hash(token), agent_id=agent.id, epoch=agent.token_epoch,
+                expires_at=utcnow() + timedelta(seconds=ctx.settings.token_ttl_s),
+            )
+        )
+    return token, agent
+
+
+async def authenticate(ctx: Context, token: str) -> Principal | None:
+    if not token or len(token) > 200:
+        return None
+    async with ctx.db.read() as s:
+        row = (
+            await s.execute(
+                select(AuthToken, Agent)
+                .join(Agent, Agent.id == AuthToken.agent_id)
+                .where(AuthToken.token_hash == _token_hash(token))
+            )
+        ).first()
+        if row is None:
+            return None
+        tok, agent = row
+        if tok.revoked or tok.epoch != agent.token_epoch or tok.expires_at <= utcnow() or not agent.active:
+            return None
+        return Principal(agent.id, agent.name, agent.email, agent.role, frozenset(q.id for q in agent.queues))
+
+
+async def logout(ctx: Context, token: str) -> None:
+    async with ctx.db.write() as s:
+        await s.execute(update(AuthToken).where(AuthToken.token_hash == _token_hash(token)).values(revoked=True))
+
+
+async def set_presence(ctx: Context, agent_id: int, presence: str) -> bool:
+    """available or away; publishes agent.presence when it changed."""
+    if presence not in ("available", "away"):
+        raise Invalid("status must be available or away", "bad_status")
+    async with ctx.db.write() as s:
+        agent = await s.get(Agent, agent_id, with_for_update=True)
+        if agent is None or agent.presence == presence:
+            return False
+        now = utcnow()
+        agent.presence = presence
+        agent.presence_at = now
+        if presence == "available":
+            agent.idle_since = now
+        queue_ids = sorted(q.id for q in agent.queues)
+    event = Event(
+        "agent.presence", 0, {"agent_id": agent_id, "presence": presence, "queue_ids": queue_ids},
+        (SUPERVISORS, f"agent:{agent_id}"),
+    )
+    await ctx.publish([event])
+    return True
+
+
+async def agents_present(ctx: Context, presence: str = "available") -> list[int]:
+    async with ctx.db.read() as s:
+        return list((await s.execute(select(Agent.id).where(Agent.presence == presence))).scalars())

@@ -1,0 +1,68 @@
+"""What every action needs: the database, the bus, and the local subscribers (bot, router).
+
+An action runs one write transaction and returns the events it caused; `Context.commit_events` publishes
+them only after the commit, to the bus (every process's sockets) and to this process's subscribers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
+
+from app.bus import Bus, Event
+from app.db.engine import Database
+from config.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Subscriber = Callable[[Event], Awaitable[None]]
+
+
+class Context:
+    def __init__(self, settings: Settings, db: Database, bus: Bus) -> None:
+        self.settings = settings
+        self.db = db
+        self.bus = bus
+        self.subscribers: list[Subscriber] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self.subscribers.append(subscriber)
+
+    async def publish(self, events: Sequence[Event]) -> None:
+        """Hand committed events on; never raises (the data is already safe in the database)."""
+        if not events:
+            return
+        try:
+            await self.bus.publish(events)
+        except Exception:  # noqa: BLE001 - clients catch up from the database
+            log.exception("publishing %d events failed", len(events))
+        for event in events:
+            for subscriber in self.subscribers:
+                self.spawn(self._run(subscriber, event))
+
+    async def _run(self, subscriber: Subscriber, event: Event) -> None:
+        try:
+            await subscriber(event)
+        except Exception:  # noqa: BLE001 - one subscriber's failure must not stop the others
+            log.exception("subscriber %r failed on %s", subscriber, event.type)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def drain(self, timeout: float = 5.0) -> None:
+        """Wait for background work (bot answers, routing) to finish, e.g. at shutdown or in tests."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self._tasks and asyncio.get_running_loop().time() < deadline:
+            await asyncio.wait(set(self._tasks), timeout=max(0.0, deadline - asyncio.get_running_loop().time()))
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=2)

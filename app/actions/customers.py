@@ -1,0 +1,42 @@
+"""Customer actions: folding a duplicate into the customer who stays."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from app.actions.context import Context
+from app.actions.errors import Invalid, NotFound
+from app.domain.models import ChatSession, Customer, HistoryEntry, Identity, Ticket
+from app.domain.types import utcnow
+
+
+async def merge(ctx: Context, survivor_id: int, other_id: int, agent_id: int | None) -> None:
+    """Move the other customer's identities, tickets, chat visitors and history to the survivor; the other
+    keeps its row, marked merged_into, so old links lead to the survivor. Recorded on the timeline."""
+    if survivor_id == other_id:
+        raise Invalid("a customer cannot be merged into itself", "same_customer")
+    async with ctx.db.write() as s:
+        survivor = await s.get(Customer, survivor_id, with_for_update=True)
+        other = await s.get(Customer, other_id, with_for_update=True)
+        if survivor is None or survivor.merged_into_id is not None:
+            raise NotFound(f"customer {survivor_id} not found")
+        if other is None or other.merged_into_id is not None:
+            raise NotFound(f"customer {other_id} not found")
+        for model in (Identity, Ticket, ChatSession, HistoryEntry):
+            await s.execute(
+                update(model).where(model.customer_id == other_id).values(customer_id=survivor_id)
+            )
+        # customers merged into the other earlier now point at the survivor directly
+        await s.execute(
+            update(Customer).where(Customer.merged_into_id == other_id).values(merged_into_id=survivor_id)
+        )
+        other.merged_into_id = survivor_id
+        if not survivor.name and other.name:
+            survivor.name = other.name
+        s.add(
+            HistoryEntry(
+                customer_id=survivor_id, kind="merge", author="agent" if agent_id else "system",
+                agent_id=agent_id, text=f"customer {other_id} ({other.name}) merged into this one",
+                data={"other_id": other_id}, at=utcnow(),
+            )
+        )

@@ -1,0 +1,225 @@
+"""The data model: customers with identities, tickets with messages, agents in queues, the FAQ, the
+customer timeline. Every table is created by the Alembic migrations in app/db/migrations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from app.domain.types import UTCDateTime, utcnow
+
+TICKET_STATUSES = ("new", "open", "pending", "resolved", "closed")
+# statuses in which an assigned ticket takes one unit of its agent's capacity
+ACTIVE_STATUSES = ("new", "open")
+PRIORITIES = ("low", "normal", "high", "urgent")
+ROLES = ("agent", "supervisor", "admin")
+AUTHORS = ("customer", "agent", "bot", "system")
+CHANNELS = ("chat", "email", "sms", "voice")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Queue(Base):
+    __tablename__ = "queues"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16), default="agent")
+    capacity: Mapped[int] = mapped_column(Integer, default=3)
+    presence: Mapped[str] = mapped_column(String(16), default="away")
+    presence_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # when the agent last became free to take work (ties in routing go to the longest idle)
+    idle_since: Mapped[datetime] = mapped_column(default=utcnow)
+    # bumped on a password change: every token issued before is void
+    token_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    queues: Mapped[list[Queue]] = relationship(secondary="agent_queues", lazy="selectin")
+
+
+class AgentQueue(Base):
+    __tablename__ = "agent_queues"
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id", ondelete="CASCADE"), primary_key=True)
+
+
+class AuthToken(Base):
+    __tablename__ = "auth_tokens"
+    # sha256 of the bearer token: the token itself is never stored
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    epoch: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    identities: Mapped[list[Identity]] = relationship(
+        back_populates="customer", lazy="selectin", order_by="Identity.id"
+    )
+
+
+class Identity(Base):
+    """How a customer is reached: an email, an E.164 phone, a chat visitor. A verified identity (one the
+    channel proved: mail from the address, a call from the number) is unique; a claimed one (an address
+    typed into the widget) is kept but never used to find the customer."""
+
+    __tablename__ = "identities"
+    __table_args__ = (
+        Index(
+            "uq_identity_verified",
+            "kind",
+            "address",
+            unique=True,
+            sqlite_where=text("verified"),
+            postgresql_where=text("verified"),
+        ),
+        Index("ix_identity_lookup", "kind", "address"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(320))
+    verified: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    customer: Mapped[Customer] = relationship(back_populates="identities")
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_ticket_waiting", "queue_id", "status", "assignee_id"),
+        Index("ix_ticket_assignee", "assignee_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    # a person is wanted: set at handoff, cleared when resolved; with no assignee it means "waiting"
+    queued_at: Mapped[datetime | None]
+    assigned_at: Mapped[datetime | None]
+    first_response_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    # the last message seq handed out (messages are numbered 1, 2, ... per ticket)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # bumped by every change to the ticket or its messages; events carry it as their seq
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "seq", name="uq_message_seq"),
+        UniqueConstraint("channel", "external_id", name="uq_message_external"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str] = mapped_column(String(3))
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    channel: Mapped[str] = mapped_column(String(16))
+    # the provider's id (or the widget's client_id), unique per channel: a redelivery is stored once
+    external_id: Mapped[str | None] = mapped_column(String(300))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    # delivery state of outbound messages: queued, sent, delivered, failed
+    status: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChatSession(Base):
+    """A widget visitor. The visitor token is a 256-bit secret; only its sha256 is stored."""
+
+    __tablename__ = "chat_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # public handle of the visitor, used as its identity address (never the secret)
+    visitor_id: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(320), default="")
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HistoryEntry(Base):
+    """One line of a customer's timeline: a message, a handoff, an assignment, a status change."""
+
+    __tablename__ = "history"
+    __table_args__ = (Index("ix_history_customer", "customer_id", "at", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str | None] = mapped_column(String(16))
+    direction: Mapped[str | None] = mapped_column(String(3))
+    author: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    # the text of non-message entries; a message's text is read from the message
+    text: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class FaqEntry(Base):
+    __tablename__ = "faq_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answer: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    phrasings: Mapped[list[FaqPhrasing]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="FaqPhrasing.id"
+    )
+
+
+class FaqPhrasing(Base):
+    __tablename__ = "faq_phrasings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("faq_entries.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class Setting(Base):
+    """Small key/value state shared by processes, e.g. the FAQ revision."""
+
+    __tablename__ = "kv"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,114 @@
+"""JSON shapes of the domain objects, shared by the REST API and the websocket events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from app.domain.models import Agent, Customer, HistoryEntry, Message, Queue, Ticket
+
+
+def iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def ticket_view(t: Ticket, queue_name: str) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "customer_id": t.customer_id,
+        "subject": t.subject,
+        "status": t.status,
+        "priority": t.priority,
+        "queue": queue_name,
+        "queue_id": t.queue_id,
+        "assignee_id": t.assignee_id,
+        "channel": t.channel,
+        "tags": list(t.tags or []),
+        "waiting": t.queued_at is not None and t.assignee_id is None and t.status in ("new", "open"),
+        "queued_at": iso(t.queued_at),
+        "assigned_at": iso(t.assigned_at),
+        "first_response_at": iso(t.first_response_at),
+        "resolved_at": iso(t.resolved_at),
+        "created_at": iso(t.created_at),
+        "updated_at": iso(t.updated_at),
+        "version": t.version,
+    }
+
+
+def message_view(m: Message) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "ticket_id": m.ticket_id,
+        "seq": m.seq,
+        "body": m.body,
+        "author": m.author,
+        "agent_id": m.agent_id,
+        "direction": m.direction,
+        "internal": m.internal,
+        "channel": m.channel,
+        "status": m.status,
+        "created_at": iso(m.created_at),
+    }
+
+
+def widget_message(m: Message, author_name: str | None = None) -> dict[str, Any]:
+    """A message as the chat widget sees it (never an internal note)."""
+    frame: dict[str, Any] = {
+        "type": "message",
+        "seq": m.seq,
+        "from": m.author,
+        "text": m.body,
+        "id": m.id,
+        "at": iso(m.created_at),
+    }
+    if author_name:
+        frame["author_name"] = author_name
+    return frame
+
+
+def customer_view(c: Customer) -> dict[str, Any]:
+    identities = [
+        {"kind": i.kind, "address": i.address, "verified": i.verified} for i in c.identities
+    ]
+    return {
+        "id": c.id,
+        "name": c.name,
+        "emails": [i.address for i in c.identities if i.kind == "email"],
+        "phones": [i.address for i in c.identities if i.kind == "phone"],
+        "identities": identities,
+        "merged_into": c.merged_into_id,
+        "created_at": iso(c.created_at),
+    }
+
+
+def history_view(h: HistoryEntry, message: Message | None) -> dict[str, Any]:
+    return {
+        "id": h.id,
+        "at": iso(h.at),
+        "kind": h.kind,
+        "channel": h.channel,
+        "direction": h.direction,
+        "author": h.author,
+        "agent_id": h.agent_id,
+        "text": message.body if message is not None else h.text,
+        "internal": bool(message.internal) if message is not None else False,
+        "ticket_id": h.ticket_id,
+        "message_id": h.message_id,
+        "data": h.data or {},
+    }
+
+
+def agent_view(a: Agent) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "name": a.name,
+        "email": a.email,
+        "role": a.role,
+        "capacity": a.capacity,
+        "presence": a.presence,
+        "queues": sorted(q.name for q in a.queues),
+    }
+
+
+def queue_names(queues: list[Queue]) -> list[str]:
+    return sorted(q.name for q in queues)

@@ -1,0 +1,97 @@
+"""REST: customers, their timelines, merging duplicates."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from app.actions import customers
+from app.domain import queries
+from app.domain.models import Customer
+from app.domain.views import customer_view
+from app.http.auth import ctx_of, require_agent
+from app.http.errors import ApiError, int_param, read_json
+
+
+def _customer_id(request: Request) -> int:
+    cid = int_param(request.path_params["customer_id"], "customer id")
+    assert cid is not None
+    return cid
+
+
+async def _load(request: Request, cid: int) -> Customer:
+    async with ctx_of(request).db.read() as s:
+        customer = await s.get(Customer, cid)
+    if customer is None:
+        raise ApiError(404, "not_found", f"customer {cid} not found")
+    return customer
+
+
+async def search(request: Request) -> JSONResponse:
+    """
+    summary: Search customers by name, email, or phone in any format that includes its country code
+    parameters:
+      - {name: q, in: query, schema: {type: string}}
+    responses:
+      200: {description: "{items: [customer]}"}
+    """
+    await require_agent(request)
+    async with ctx_of(request).db.read() as s:
+        found = await queries.search_customers(s, request.query_params.get("q", ""))
+        items = [customer_view(c) for c in found]
+    return JSONResponse({"items": items})
+
+
+async def profile(request: Request) -> Response:
+    """
+    summary: A customer's profile with every identity; a merged-away id answers 308 to the survivor
+    responses:
+      200: {description: customer}
+      308: {description: merged into another customer}
+    """
+    await require_agent(request)
+    customer = await _load(request, _customer_id(request))
+    if customer.merged_into_id is not None:
+        return RedirectResponse(f"/api/customers/{customer.merged_into_id}", status_code=308)
+    return JSONResponse(customer_view(customer))
+
+
+async def history(request: Request) -> Response:
+    """
+    summary: Every interaction on every channel and ticket, oldest first
+    responses:
+      200: {description: "{items: [{at, kind, channel, direction, author, text, ticket_id}]}"}
+    """
+    await require_agent(request)
+    customer = await _load(request, _customer_id(request))
+    if customer.merged_into_id is not None:
+        return RedirectResponse(f"/api/customers/{customer.merged_into_id}/history", status_code=308)
+    async with ctx_of(request).db.read() as s:
+        items = await queries.customer_history(s, customer.id)
+    return JSONResponse({"items": items})
+
+
+async def merge(request: Request) -> JSONResponse:
+    """
+    summary: Fold another customer into this one
+    requestBody: {content: {application/json: {schema: {type: object, properties: {other_id: {type: integer}}}}}}
+    responses:
+      200: {description: the surviving customer}
+    """
+    who = await require_agent(request)
+    cid = _customer_id(request)
+    body = await read_json(request)
+    other = body.get("other_id")
+    if isinstance(other, bool) or not isinstance(other, int):
+        raise ApiError(400, "invalid", "other_id must be a customer id")
+    await customers.merge(ctx_of(request), cid, other, who.id)
+    return JSONResponse(customer_view(await _load(request, cid)))
+
+
+routes = [
+    Route("/api/customers", search, methods=["GET"]),
+    Route("/api/customers/{customer_id}", profile, methods=["GET"]),
+    Route("/api/customers/{customer_id}/history", history, methods=["GET"]),
+    Route("/api/customers/{customer_id}/merge", merge, methods=["POST"]),
+]

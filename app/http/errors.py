@@ -1,0 +1,80 @@
+"""The API's error shape, `{"error": {"code", "message"}}` with a 4xx status, and the handlers that make
+every failure take it (a 500 only for our own bugs, logged)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from app.actions.errors import ActionError
+
+log = logging.getLogger(__name__)
+MAX_JSON_BYTES = 1024 * 1024
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+async def on_api_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return error_response(exc.status, exc.code, exc.message, headers)
+
+
+async def on_action_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ActionError)
+    return error_response(exc.status, exc.code, exc.message)
+
+
+async def on_http_exception(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal", "internal error")
+
+
+async def read_json(request: Request) -> dict[str, Any]:
+    """The request's JSON object body, or a 400/413/415 ApiError."""
+    ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if ctype not in ("application/json", "") and not ctype.endswith("+json"):
+        raise ApiError(415, "unsupported_media_type", "send JSON (Content-Type: application/json)")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_JSON_BYTES:
+            raise ApiError(413, "too_large", f"request body over {MAX_JSON_BYTES} bytes")
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ApiError(400, "invalid_json", f"request body is not valid JSON: {e}") from e
+    if not isinstance(value, dict):
+        raise ApiError(400, "invalid_json", "request body must be a JSON object")
+    return value
+
+
+def int_param(raw: str | None, name: str) -> int | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError as e:
+        raise ApiError(400, "invalid", f"{name} must be a whole number") from e
+    if not 0 < value < 2**62:
+        raise ApiError(404 if name.endswith("id") else 400, "not_found", f"no such {name}")
+    return value

@@ -1,0 +1,113 @@
+"""This process's sockets, by topic, and the delivery of bus events to them.
+
+Each socket has one writer task fed by a bounded queue, so a slow client never stalls the others; one that
+falls too far behind is closed and catches up from the database when it reconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketState
+
+from app.bus import Event
+from app.http.metrics import Metrics
+
+log = logging.getLogger(__name__)
+QUEUE_LIMIT = 2000
+
+Render = Callable[[Event], Awaitable[list[dict[str, Any]]]]
+
+
+class Conn:
+    """One socket: what it listens to and how it turns events into frames."""
+
+    def __init__(self, ws: WebSocket, kind: str, render: Render) -> None:
+        self.ws = ws
+        self.kind = kind
+        self.render = render
+        self.topics: set[str] = set()
+        self.queue: asyncio.Queue[Event | dict[str, Any] | None] = asyncio.Queue(QUEUE_LIMIT)
+        self.overflowed = False
+
+    def push(self, item: Event | dict[str, Any]) -> None:
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            with contextlib.suppress(asyncio.QueueFull):
+                self.queue.get_nowait()
+                self.queue.put_nowait(None)  # tells the writer to close
+
+    async def writer(self) -> None:
+        while True:
+            item = await self.queue.get()
+            if item is None:
+                if self.overflowed:
+                    await self.ws.close(code=1013, reason="too slow: reconnect to catch up")
+                return
+            frames = [item] if isinstance(item, dict) else await self.render(item)
+            for frame in frames:
+                if self.ws.application_state != WebSocketState.CONNECTED:
+                    return
+                await self.ws.send_json(frame)
+
+    def close(self) -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(None)
+
+
+class Hub:
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+        self._by_topic: dict[str, set[Conn]] = {}
+        self._agents: dict[int, int] = {}  # agent id -> open sockets in this process
+        self._agent_gen: dict[int, int] = {}
+        self.listeners: list[Callable[[Event], None]] = []
+
+    def subscribe(self, conn: Conn, *topics: str) -> None:
+        for topic in topics:
+            conn.topics.add(topic)
+            self._by_topic.setdefault(topic, set()).add(conn)
+
+    def unsubscribe(self, conn: Conn) -> None:
+        for topic in conn.topics:
+            subs = self._by_topic.get(topic)
+            if subs is not None:
+                subs.discard(conn)
+                if not subs:
+                    del self._by_topic[topic]
+        conn.topics.clear()
+
+    def deliver(self, event: Event) -> None:
+        """Called by the bus for every event, on every process."""
+        self.metrics.events.labels(event.type).inc()
+        seen: set[Conn] = set()
+        for topic in event.topics:
+            for conn in self._by_topic.get(topic, ()):
+                if conn not in seen:
+                    seen.add(conn)
+                    conn.push(event)
+        for listener in self.listeners:
+            listener(event)
+
+    # presence bookkeeping: the sockets each agent has open in this process
+    def agent_connected(self, agent_id: int) -> None:
+        self._agents[agent_id] = self._agents.get(agent_id, 0) + 1
+        self._agent_gen[agent_id] = self._agent_gen.get(agent_id, 0) + 1
+
+    def agent_disconnected(self, agent_id: int) -> int:
+        """Returns a generation number; the agent is gone for good if it is unchanged after the grace."""
+        self._agents[agent_id] = max(0, self._agents.get(agent_id, 0) - 1)
+        self._agent_gen[agent_id] = self._agent_gen.get(agent_id, 0) + 1
+        return self._agent_gen[agent_id]
+
+    def agent_gone(self, agent_id: int, generation: int) -> bool:
+        return self._agents.get(agent_id, 0) == 0 and self._agent_gen.get(agent_id) == generation
+
+    def agent_online(self, agent_id: int) -> bool:
+        return self._agents.get(agent_id, 0) > 0

@@ -1,0 +1,115 @@
+"""One typed Settings object, read from command-line flags and the environment.
+
+Every setting has an environment variable; the ones users change often also have a flag. Flags win over
+the environment, the environment over the defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./switchboard.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    smtp_port: int = 2525
+    database_url: str = DEFAULT_DATABASE_URL
+    bus_url: str = "memory://"
+    public_url: str = ""
+    smtp_relay: str = ""
+    support_address: str = "support@example.com"
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from_number: str = ""
+    twilio_api_url: str = "https://api.twilio.com"
+    # How long an agent whose last socket dropped stays "available" before going away.
+    presence_grace_s: float = 15.0
+    # Largest websocket text frame the application accepts (bytes of UTF-8).
+    max_frame_bytes: int = 64 * 1024
+    # Lifetime of an agent's bearer token.
+    token_ttl_s: int = 12 * 3600
+    log_level: str = "info"
+    demo: bool = field(default=False)
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+
+# setting name -> environment variable
+ENV_NAMES: dict[str, str] = {
+    "host": "SWITCHBOARD_HOST",
+    "port": "SWITCHBOARD_PORT",
+    "smtp_port": "SWITCHBOARD_SMTP_PORT",
+    "database_url": "SWITCHBOARD_DATABASE_URL",
+    "bus_url": "SWITCHBOARD_BUS_URL",
+    "public_url": "SWITCHBOARD_PUBLIC_URL",
+    "smtp_relay": "SWITCHBOARD_SMTP_RELAY",
+    "support_address": "SWITCHBOARD_SUPPORT_ADDRESS",
+    "twilio_account_sid": "TWILIO_ACCOUNT_SID",
+    "twilio_auth_token": "TWILIO_AUTH_TOKEN",
+    "twilio_from_number": "TWILIO_FROM_NUMBER",
+    "twilio_api_url": "SWITCHBOARD_TWILIO_API_URL",
+    "presence_grace_s": "SWITCHBOARD_PRESENCE_GRACE_S",
+    "max_frame_bytes": "SWITCHBOARD_MAX_FRAME_BYTES",
+    "token_ttl_s": "SWITCHBOARD_TOKEN_TTL_S",
+    "log_level": "SWITCHBOARD_LOG_LEVEL",
+}
+
+# settings that also have a command-line flag (the flag is --name-with-dashes)
+FLAGS = ("host", "port", "smtp_port", "database_url", "bus_url", "log_level")
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def _convert(name: str, raw: str) -> object:
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError as e:
+        raise SettingsError(f"{ENV_NAMES.get(name, name)}={raw!r} is not a number") from e
+    return raw
+
+
+def add_flags(parser: argparse.ArgumentParser) -> None:
+    """The database/bus flags shared by every command; serve adds the rest."""
+    parser.add_argument("--database-url", help=f"SQLAlchemy URL (env SWITCHBOARD_DATABASE_URL; {DEFAULT_DATABASE_URL})")
+    parser.add_argument("--bus-url", help="event bus: memory:// or redis://host:port/db (env SWITCHBOARD_BUS_URL)")
+
+
+def add_serve_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="HTTP bind address (env SWITCHBOARD_HOST; 127.0.0.1)")
+    parser.add_argument("--port", help="HTTP port (env SWITCHBOARD_PORT; 8000)")
+    parser.add_argument("--smtp-port", help="inbound SMTP port, 0 = off (env SWITCHBOARD_SMTP_PORT; 2525)")
+    parser.add_argument("--log-level", help="debug, info, warning (env SWITCHBOARD_LOG_LEVEL; info)")
+    parser.add_argument("--demo", action="store_true", help="seed demo agents, queues and FAQ entries")
+
+
+def load(env: Mapping[str, str] | None = None, args: argparse.Namespace | None = None) -> Settings:
+    env = os.environ if env is None else env
+    values: dict[str, object] = {}
+    for name, var in ENV_NAMES.items():
+        if env.get(var, "") != "":
+            values[name] = _convert(name, env[var])
+    if args is not None:
+        for name in FLAGS:
+            raw = getattr(args, name, None)
+            if raw is not None:
+                values[name] = _convert(name, str(raw))
+        if getattr(args, "demo", False):
+            values["demo"] = True
+    settings = Settings(**values)  # type: ignore[arg-type]
+    if settings.max_frame_bytes < 1024:
+        raise SettingsError("SWITCHBOARD_MAX_FRAME_BYTES must be at least 1024")
+    return settings
