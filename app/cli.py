@@ -7,7 +7,6 @@ import asyncio
 import csv
 import logging
 import sys
-from pathlib import Path
 
 from app.actions.errors import ActionError
 from app.db.migrate import upgrade
@@ -61,7 +60,12 @@ async def _agents_add(settings: Settings, args: argparse.Namespace) -> str:
     try:
         queues = [q for q in args.queues.split(",") if q.strip()] or None
         agent = await create_agent(
-            ctx, email=args.email, name=args.name, password=args.password, role=args.role, queues=queues,
+            ctx,
+            email=args.email,
+            name=args.name,
+            password=args.password,
+            role=args.role,
+            queues=queues,
             capacity=args.capacity,
         )
         return f"agent {agent.id} {agent.email} ({agent.role}) created"

@@ -41,7 +41,13 @@ def create_app(settings: Settings) -> Starlette:
         ctx.subscribe(bot.on_event)
         ctx.subscribe(router.on_event)
         await bus.start(hub.deliver)
-        app.state.ctx, app.state.hub, app.state.metrics, app.state.bot, app.state.router = ctx, hub, metrics, bot, router
+        app.state.ctx, app.state.hub, app.state.metrics, app.state.bot, app.state.router = (
+            ctx,
+            hub,
+            metrics,
+            bot,
+            router,
+        )
         await bot.matcher()  # build the FAQ index before the first question
         if settings.bus_url.startswith("memory://"):
             # a single process: an agent marked available by a previous run has no socket here; give them

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import uvicorn
 
@@ -23,20 +24,34 @@ def serve(settings: Settings) -> int:
         for line in asyncio.run(seed(settings)):
             log.info("demo: %s", line)
     if settings.smtp_port:
-        log.info("the inbound SMTP listener is not part of this build yet; port %s stays closed", settings.smtp_port)
+        log.info(
+            "the inbound SMTP listener is not part of this build yet; port %s stays closed",
+            settings.smtp_port,
+        )
     base = f"http://{settings.host}:{settings.port}"
-    log.info("Switchboard on %s  |  demo page %s/demo  |  API %s/api (OpenAPI %s/openapi.json)", base, base, base, base)
-    config = uvicorn.Config(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        ws_max_size=WS_PROTOCOL_LIMIT,
-        ws_per_message_deflate=False,
-        proxy_headers=False,
-        lifespan="on",
-        timeout_graceful_shutdown=5,
+    log.info(
+        "Switchboard on %s  |  demo page %s/demo  |  API %s/api (OpenAPI %s/openapi.json)",
+        base,
+        base,
+        base,
+        base,
     )
-    server = uvicorn.Server(config)
-    server.run()
+    uvicorn.Server(uvicorn_config(settings)).run()
     return 0
+
+
+def uvicorn_config(settings: Settings, **overrides: Any) -> uvicorn.Config:
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "ws": "websockets-sansio",
+        "ws_max_size": WS_PROTOCOL_LIMIT,
+        # deflate roughly halves websocket throughput and doubles an idle socket's memory
+        "ws_per_message_deflate": False,
+        "proxy_headers": False,
+        "lifespan": "on",
+        "timeout_graceful_shutdown": 5,
+    }
+    options.update(overrides)
+    return uvicorn.Config(create_app(settings), **options)

@@ -84,8 +84,12 @@ def _convert(name: str, raw: str) -> object:
 
 def add_flags(parser: argparse.ArgumentParser) -> None:
     """The database/bus flags shared by every command; serve adds the rest."""
-    parser.add_argument("--database-url", help=f"SQLAlchemy URL (env SWITCHBOARD_DATABASE_URL; {DEFAULT_DATABASE_URL})")
-    parser.add_argument("--bus-url", help="event bus: memory:// or redis://host:port/db (env SWITCHBOARD_BUS_URL)")
+    parser.add_argument(
+        "--database-url", help=f"SQLAlchemy URL (env SWITCHBOARD_DATABASE_URL; {DEFAULT_DATABASE_URL})"
+    )
+    parser.add_argument(
+        "--bus-url", help="event bus: memory:// or redis://host:port/db (env SWITCHBOARD_BUS_URL)"
+    )
 
 
 def add_serve_flags(parser: argparse.ArgumentParser) -> None:

@@ -52,8 +52,12 @@ async def create_agent(
         if (await s.execute(select(Agent.id).where(Agent.email == email))).first() is not None:
             raise Conflict(f"an agent with email {email} exists already")
         agent = Agent(
-            email=email, name=name.strip() or email, password_hash=_hasher.hash(password), role=role,
-            capacity=capacity, presence="away",
+            email=email,
+            name=name.strip() or email,
+            password_hash=_hasher.hash(password),
+            role=role,
+            capacity=capacity,
+            presence="away",
         )
         s.add(agent)
         await s.flush()
@@ -97,7 +101,9 @@ async def login(ctx: Context, email: str, password: str) -> tuple[str, Agent] | 
     async with ctx.db.write() as s:
         s.add(
             AuthToken(
-                token_hash=_token_hash(token), agent_id=agent.id, epoch=agent.token_epoch,
+                token_hash=_token_hash(token),
+                agent_id=agent.id,
+                epoch=agent.token_epoch,
                 expires_at=utcnow() + timedelta(seconds=ctx.settings.token_ttl_s),
             )
         )
@@ -125,7 +131,9 @@ async def authenticate(ctx: Context, token: str) -> Principal | None:
 
 async def logout(ctx: Context, token: str) -> None:
     async with ctx.db.write() as s:
-        await s.execute(update(AuthToken).where(AuthToken.token_hash == _token_hash(token)).values(revoked=True))
+        await s.execute(
+            update(AuthToken).where(AuthToken.token_hash == _token_hash(token)).values(revoked=True)
+        )
 
 
 async def set_presence(ctx: Context, agent_id: int, presence: str) -> bool:
@@ -143,7 +151,9 @@ async def set_presence(ctx: Context, agent_id: int, presence: str) -> bool:
             agent.idle_since = now
         queue_ids = sorted(q.id for q in agent.queues)
     event = Event(
-        "agent.presence", 0, {"agent_id": agent_id, "presence": presence, "queue_ids": queue_ids},
+        "agent.presence",
+        0,
+        {"agent_id": agent_id, "presence": presence, "queue_ids": queue_ids},
         (SUPERVISORS, f"agent:{agent_id}"),
     )
     await ctx.publish([event])

@@ -14,12 +14,19 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.actions.common import add_message, history, lock_ticket, message_event, queue_name, ticket_event, touch
+from app.actions.common import (
+    add_message,
+    history,
+    lock_ticket,
+    message_event,
+    queue_name,
+    ticket_event,
+    touch,
+)
 from app.actions.context import Context
 from app.actions.errors import Invalid, NotFound
 from app.bus import Event
 from app.domain.models import ChatSession, Customer, Identity, Message, Queue, Ticket
-from app.domain.types import utcnow
 
 DEFAULT_QUEUE = "general"
 MAX_NAME = 200
@@ -83,7 +90,9 @@ async def _customer_for(s: AsyncSession, session: ChatSession) -> int:
     return customer.id
 
 
-async def _ticket_for(s: AsyncSession, session: ChatSession, customer_id: int, text: str) -> tuple[Ticket, bool]:
+async def _ticket_for(
+    s: AsyncSession, session: ChatSession, customer_id: int, text: str
+) -> tuple[Ticket, bool]:
     """The conversation's ticket, locked; a resolved or closed one reopens (the bot answers first again)."""
     if session.ticket_id is not None:
         ticket = await lock_ticket(s, session.ticket_id)
@@ -97,7 +106,9 @@ async def _ticket_for(s: AsyncSession, session: ChatSession, customer_id: int, t
         return ticket, False
     queue = await _default_queue(s)
     subject = " ".join(text.split())[:80]
-    ticket = Ticket(customer_id=customer_id, subject=subject, status="new", queue_id=queue.id, channel="chat", tags=[])
+    ticket = Ticket(
+        customer_id=customer_id, subject=subject, status="new", queue_id=queue.id, channel="chat", tags=[]
+    )
     s.add(ticket)
     await s.flush()
     session.ticket_id = ticket.id

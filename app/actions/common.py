@@ -21,7 +21,10 @@ async def lock_ticket(s: AsyncSession, ticket_id: int) -> Ticket:
     """The ticket, locked for this transaction (FOR UPDATE on PostgreSQL; SQLite has one writer)."""
     ticket = (
         await s.execute(
-            select(Ticket).where(Ticket.id == ticket_id).with_for_update().execution_options(populate_existing=True)
+            select(Ticket)
+            .where(Ticket.id == ticket_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
     ).scalar_one_or_none()
     if ticket is None:
@@ -120,9 +123,7 @@ def ticket_topics(ticket: Ticket, *extra_agents: int | None) -> tuple[str, ...]:
     return tuple(topics)
 
 
-def ticket_event(
-    kind: str, ticket: Ticket, qname: str, *extra_agents: int | None, **data: Any
-) -> Event:
+def ticket_event(kind: str, ticket: Ticket, qname: str, *extra_agents: int | None, **data: Any) -> Event:
     payload: dict[str, Any] = {"ticket_id": ticket.id, "ticket": ticket_view(ticket, qname), **data}
     if kind == "ticket.assigned":
         payload["assignee_id"] = ticket.assignee_id

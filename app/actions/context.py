@@ -37,7 +37,7 @@ class Context:
             return
         try:
             await self.bus.publish(events)
-        except Exception:  # noqa: BLE001 - clients catch up from the database
+        except Exception:
             log.exception("publishing %d events failed", len(events))
         for event in events:
             for subscriber in self.subscribers:
@@ -46,7 +46,7 @@ class Context:
     async def _run(self, subscriber: Subscriber, event: Event) -> None:
         try:
             await subscriber(event)
-        except Exception:  # noqa: BLE001 - one subscriber's failure must not stop the others
+        except Exception:
             log.exception("subscriber %r failed on %s", subscriber, event.type)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
@@ -54,12 +54,6 @@ class Context:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
-
-    async def drain(self, timeout: float = 5.0) -> None:
-        """Wait for background work (bot answers, routing) to finish, e.g. at shutdown or in tests."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while self._tasks and asyncio.get_running_loop().time() < deadline:
-            await asyncio.wait(set(self._tasks), timeout=max(0.0, deadline - asyncio.get_running_loop().time()))
 
     async def close(self) -> None:
         for task in list(self._tasks):

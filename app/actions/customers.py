@@ -35,8 +35,12 @@ async def merge(ctx: Context, survivor_id: int, other_id: int, agent_id: int | N
             survivor.name = other.name
         s.add(
             HistoryEntry(
-                customer_id=survivor_id, kind="merge", author="agent" if agent_id else "system",
-                agent_id=agent_id, text=f"customer {other_id} ({other.name}) merged into this one",
-                data={"other_id": other_id}, at=utcnow(),
+                customer_id=survivor_id,
+                kind="merge",
+                author="agent" if agent_id else "system",
+                agent_id=agent_id,
+                text=f"customer {other_id} ({other.name}) merged into this one",
+                data={"other_id": other_id},
+                at=utcnow(),
             )
         )

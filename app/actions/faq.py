@@ -24,7 +24,9 @@ async def _bump(s: AsyncSession) -> None:
         row.value = uuid.uuid4().hex
 
 
-async def import_rows(ctx: Context, rows: Iterable[tuple[str, str]], replace: bool = False) -> tuple[int, int]:
+async def import_rows(
+    ctx: Context, rows: Iterable[tuple[str, str]], replace: bool = False
+) -> tuple[int, int]:
     """Rows of (question, answer); rows that share an answer are phrasings of one entry.
     Returns (entries, phrasings) now in the knowledge base from these rows."""
     grouped: dict[str, list[str]] = {}

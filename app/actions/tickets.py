@@ -27,7 +27,9 @@ HANDOFF_TEXT = "Let me connect you with a person. An agent will be with you shor
 MAX_BODY = 64 * 1024
 
 
-async def bot_answer(ctx: Context, ticket_id: int, answer: str, entry_id: int | None, confidence: float) -> bool:
+async def bot_answer(
+    ctx: Context, ticket_id: int, answer: str, entry_id: int | None, confidence: float
+) -> bool:
     """The bot answers, while the ticket is still the bot's (status new)."""
     async with ctx.db.write() as s:
         ticket = await lock_ticket(s, ticket_id)
@@ -35,7 +37,11 @@ async def bot_answer(ctx: Context, ticket_id: int, answer: str, entry_id: int | 
             return False
         msg = await add_message(s, ticket, body=answer, author="bot", direction="out", status="delivered")
         history(
-            s, ticket, "bot.answer", author="bot", text=f"FAQ entry {entry_id}, confidence {confidence:.2f}",
+            s,
+            ticket,
+            "bot.answer",
+            author="bot",
+            text=f"FAQ entry {entry_id}, confidence {confidence:.2f}",
             data={"entry_id": entry_id, "confidence": confidence},
         )
         events = [message_event(ticket, msg, await queue_name(s, ticket.queue_id), "Bot")]
@@ -54,12 +60,21 @@ async def handoff(ctx: Context, ticket_id: int, reason: str, confidence: float |
         ticket.queued_at = now
         touch(ticket)
         history(
-            s, ticket, "handoff", author="bot", text=f"handed to a person: {reason}",
+            s,
+            ticket,
+            "handoff",
+            author="bot",
+            text=f"handed to a person: {reason}",
             data={"reason": reason, "confidence": confidence},
         )
-        msg = await add_message(s, ticket, body=HANDOFF_TEXT, author="system", direction="out", status="delivered")
+        msg = await add_message(
+            s, ticket, body=HANDOFF_TEXT, author="system", direction="out", status="delivered"
+        )
         qname = await queue_name(s, ticket.queue_id)
-        events = [message_event(ticket, msg, qname), ticket_event("ticket.updated", ticket, qname, reason="handoff")]
+        events = [
+            message_event(ticket, msg, qname),
+            ticket_event("ticket.updated", ticket, qname, reason="handoff"),
+        ]
     await ctx.publish(events)
     return True
 
@@ -73,27 +88,37 @@ async def agent_reply(ctx: Context, agent: Agent, ticket_id: int, body: str, int
     async with ctx.db.write() as s:
         ticket = await lock_ticket(s, ticket_id)
         if internal:
-            msg = await add_message(s, ticket, body=body, author="agent", direction="out", internal=True,
-                                    agent_id=agent.id)
+            msg = await add_message(
+                s, ticket, body=body, author="agent", direction="out", internal=True, agent_id=agent.id
+            )
         else:
             # chat is delivered by the socket fan-out right after commit; other channels queue (later issues)
             status = "delivered" if ticket.channel == "chat" else "queued"
-            msg = await add_message(s, ticket, body=body, author="agent", direction="out", agent_id=agent.id,
-                                    status=status)
+            msg = await add_message(
+                s, ticket, body=body, author="agent", direction="out", agent_id=agent.id, status=status
+            )
             if ticket.first_response_at is None:
                 ticket.first_response_at = msg.created_at
             if ticket.status in ("new", "pending", "resolved", "closed"):
                 old = ticket.status
                 ticket.status = "open"
-                history(s, ticket, "status", text=f"status {old} -> open", agent_id=agent.id,
-                        data={"from": old, "to": "open"})
+                history(
+                    s,
+                    ticket,
+                    "status",
+                    text=f"status {old} -> open",
+                    agent_id=agent.id,
+                    data={"from": old, "to": "open"},
+                )
         qname = await queue_name(s, ticket.queue_id)
         events = [message_event(ticket, msg, qname, agent.name)]
     await ctx.publish(events)
     return msg
 
 
-async def update_ticket(ctx: Context, agent: Agent, ticket_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+async def update_ticket(
+    ctx: Context, agent: Agent, ticket_id: int, changes: dict[str, Any]
+) -> dict[str, Any]:
     """PATCH: status, priority, assignee_id, queue, tags. Returns the ticket's view."""
     allowed = {"status", "priority", "assignee_id", "queue", "tags"}
     unknown = set(changes) - allowed
@@ -156,14 +181,22 @@ async def update_ticket(ctx: Context, agent: Agent, ticket_id: int, changes: dic
         if not notes:
             return ticket_view(ticket, await queue_name(s, ticket.queue_id))
         touch(ticket)
-        history(s, ticket, "update", author="agent", agent_id=agent.id, text="; ".join(notes),
-                data={k: v for k, v in changes.items()})
+        history(
+            s,
+            ticket,
+            "update",
+            author="agent",
+            agent_id=agent.id,
+            text="; ".join(notes),
+            data={k: v for k, v in changes.items()},
+        )
         qname = await queue_name(s, ticket.queue_id)
         if ticket.assignee_id != before_assignee and ticket.assignee_id is not None:
             events.append(ticket_event("ticket.assigned", ticket, qname, before_assignee))
         else:
-            events.append(ticket_event("ticket.updated", ticket, qname, before_assignee,
-                                       freed_agent_id=before_assignee))
+            events.append(
+                ticket_event("ticket.updated", ticket, qname, before_assignee, freed_agent_id=before_assignee)
+            )
         view = events[-1].data["ticket"]
     await ctx.publish(events)
     return dict(view)
@@ -183,22 +216,32 @@ async def requeue_unanswered(ctx: Context, agent_id: int) -> int:
             )
         )
         tickets = (
-            await s.execute(
-                select(Ticket)
-                .where(Ticket.assignee_id == agent_id, Ticket.status.in_(ACTIVE_STATUSES), ~answered)
-                .with_for_update()
+            (
+                await s.execute(
+                    select(Ticket)
+                    .where(Ticket.assignee_id == agent_id, Ticket.status.in_(ACTIVE_STATUSES), ~answered)
+                    .with_for_update()
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         for ticket in tickets:
             ticket.assignee_id = None
             ticket.assigned_at = None
             ticket.queued_at = ticket.queued_at or utcnow()
             touch(ticket)
-            history(s, ticket, "requeue", text="back to the queue: the agent went away before answering",
-                    data={"agent_id": agent_id})
+            history(
+                s,
+                ticket,
+                "requeue",
+                text="back to the queue: the agent went away before answering",
+                data={"agent_id": agent_id},
+            )
             events.append(
-                ticket_event("ticket.updated", ticket, await queue_name(s, ticket.queue_id), agent_id,
-                             reason="requeue")
+                ticket_event(
+                    "ticket.updated", ticket, await queue_name(s, ticket.queue_id), agent_id, reason="requeue"
+                )
             )
     await ctx.publish(events)
     return len(events)

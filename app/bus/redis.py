@@ -40,7 +40,7 @@ class RedisBus:
                     continue
                 deliver(event)
         finally:
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def publish(self, events: Sequence[Event]) -> None:
         if not events:

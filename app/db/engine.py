@@ -74,7 +74,7 @@ class Database:
         try:
             async with self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-        except Exception:  # noqa: BLE001 - health check reports, never raises
+        except Exception:
             return False
         return True
 

@@ -62,7 +62,7 @@ async def list_tickets(
         q = q.where(Ticket.assignee_id == assignee)
     if customer is not None:
         q = q.where(Ticket.customer_id == customer)
-    rows = (await s.execute(q.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(min(limit, MAX_LIST))))
+    rows = await s.execute(q.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(min(limit, MAX_LIST)))
     return [ticket_view(t, names.get(t.queue_id, "")) for t in rows.scalars()]
 
 
@@ -76,7 +76,7 @@ def _escape_like(term: str) -> str:
 
 
 async def search_customers(s: AsyncSession, q: str, limit: int = 50) -> list[Customer]:
-    q = q.strip()[:200]
+    q = q.replace("\x00", "").strip()[:200]  # PostgreSQL text holds no NUL
     base = select(Customer).where(Customer.merged_into_id.is_(None))
     if q:
         like = f"%{_escape_like(q.lower())}%"
@@ -91,7 +91,9 @@ async def search_customers(s: AsyncSession, q: str, limit: int = 50) -> list[Cus
             # a phone written any way that includes its country code: +46 (70) 123-45-67 -> +46701234567
             conditions.append(
                 Customer.id.in_(
-                    select(Identity.customer_id).where(Identity.kind == "phone", Identity.address == "+" + digits)
+                    select(Identity.customer_id).where(
+                        Identity.kind == "phone", Identity.address == "+" + digits
+                    )
                 )
             )
         base = base.where(or_(*conditions))
@@ -114,10 +116,12 @@ async def queue_stats(s: AsyncSession) -> list[dict[str, Any]]:
     now = utcnow()
     waiting_rows = await s.execute(
         select(Ticket.queue_id, func.count(), func.min(Ticket.queued_at))
-        .where(Ticket.assignee_id.is_(None), Ticket.queued_at.is_not(None), Ticket.status.in_(ACTIVE_STATUSES))
+        .where(
+            Ticket.assignee_id.is_(None), Ticket.queued_at.is_not(None), Ticket.status.in_(ACTIVE_STATUSES)
+        )
         .group_by(Ticket.queue_id)
     )
-    waiting = {qid: (n, oldest) for qid, n, oldest in waiting_rows.tuples()}
+    waiting = {qid: (n, oldest) for qid, n, oldest in waiting_rows.all()}
     presence = (
         await s.execute(
             select(AgentQueue.queue_id, Agent.presence, func.count())
@@ -125,7 +129,7 @@ async def queue_stats(s: AsyncSession) -> list[dict[str, Any]]:
             .where(Agent.active.is_(True))
             .group_by(AgentQueue.queue_id, Agent.presence)
         )
-    ).tuples()
+    ).all()
     counts: dict[int, dict[str, int]] = {}
     for qid, state, n in presence:
         counts.setdefault(qid, {})[state] = n
@@ -152,4 +156,5 @@ def _age(now: datetime, then: Any) -> float:
         then = datetime.fromisoformat(then)
     if then.tzinfo is None:
         then = then.replace(tzinfo=UTC)
-    return round(max(0.0, (now - then).total_seconds()), 3)
+    age: float = (now - then).total_seconds()
+    return round(max(0.0, age), 3)

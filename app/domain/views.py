@@ -67,9 +67,7 @@ def widget_message(m: Message, author_name: str | None = None) -> dict[str, Any]
 
 
 def customer_view(c: Customer) -> dict[str, Any]:
-    identities = [
-        {"kind": i.kind, "address": i.address, "verified": i.verified} for i in c.identities
-    ]
+    identities = [{"kind": i.kind, "address": i.address, "verified": i.verified} for i in c.identities]
     return {
         "id": c.id,
         "name": c.name,

@@ -20,9 +20,12 @@ from app.http.errors import ApiError, read_json
 STATIC = Path(__file__).resolve().parents[2] / "agent_ui" / "static"
 
 schemas = SchemaGenerator(
-    {"openapi": "3.0.3", "info": {"title": "Switchboard", "version": "0.1.0"},
-     "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-     "security": [{"bearer": []}]}
+    {
+        "openapi": "3.0.3",
+        "info": {"title": "Switchboard", "version": "0.1.0"},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+    }
 )
 
 
@@ -85,8 +88,13 @@ async def bot_ask(request: Request) -> JSONResponse:
         raise ApiError(413, "too_large", "text over 64 KiB")
     match = await request.app.state.bot.ask(text)
     return JSONResponse(
-        {"entry_id": match.entry_id, "answer": match.answer, "confidence": round(float(match.confidence), 4),
-         "handoff": match.handoff, "reason": match.reason}
+        {
+            "entry_id": match.entry_id,
+            "answer": match.answer,
+            "confidence": round(float(match.confidence), 4),
+            "handoff": match.handoff,
+            "reason": match.reason,
+        }
     )
 
 
@@ -100,8 +108,9 @@ async def healthz(request: Request) -> JSONResponse:
     """
     if await ctx_of(request).db.ping():
         return JSONResponse({"status": "ok"})
-    return JSONResponse({"status": "unavailable", "error": {"code": "db", "message": "database down"}},
-                        status_code=503)
+    return JSONResponse(
+        {"status": "unavailable", "error": {"code": "db", "message": "database down"}}, status_code=503
+    )
 
 
 async def metrics(request: Request) -> Response:
@@ -113,13 +122,17 @@ async def openapi(request: Request) -> Response:
 
 
 async def widget_js(_request: Request) -> Response:
-    return FileResponse(STATIC / "widget.js", media_type="text/javascript; charset=utf-8",
-                        headers={"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"})
+    return FileResponse(
+        STATIC / "widget.js",
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"},
+    )
 
 
 async def demo(_request: Request) -> Response:
-    return FileResponse(STATIC / "demo.html", media_type="text/html; charset=utf-8",
-                        headers={"Cache-Control": "no-cache"})
+    return FileResponse(
+        STATIC / "demo.html", media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"}
+    )
 
 
 routes = [

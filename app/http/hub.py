@@ -44,6 +44,18 @@ class Conn:
                 self.queue.put_nowait(None)  # tells the writer to close
 
     async def writer(self) -> None:
+        """Send what is queued, in order. A failure is logged and closes the socket: the client reconnects
+        and catches up from the database rather than waiting on a socket that no longer delivers."""
+        try:
+            await self._write()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s socket writer failed; closing the socket", self.kind)
+            with contextlib.suppress(Exception):
+                await self.ws.close(code=1011, reason="server error: reconnect")
+
+    async def _write(self) -> None:
         while True:
             item = await self.queue.get()
             if item is None:

@@ -13,11 +13,15 @@ class Metrics:
             "switchboard_ws_frames_in_total", "Websocket frames received", ["kind"], registry=self.registry
         )
         self.frame_errors = Counter(
-            "switchboard_ws_frame_errors_total", "Websocket frames refused", ["kind", "code"],
+            "switchboard_ws_frame_errors_total",
+            "Websocket frames refused",
+            ["kind", "code"],
             registry=self.registry,
         )
         self.events = Counter(
-            "switchboard_events_delivered_total", "Events delivered to this process", ["type"],
+            "switchboard_events_delivered_total",
+            "Events delivered to this process",
+            ["type"],
             registry=self.registry,
         )
         self.dropped = Counter(

@@ -37,7 +37,9 @@ async def _authenticate(ws: WebSocket, ctx: Context) -> Principal | None:
     if frame.get("type") == "auth" and isinstance(frame.get("token"), str):
         who = await agents.authenticate(ctx, frame["token"])
     if who is None:
-        await ws.send_json({"type": "error", "code": "unauthorized", "message": 'first frame: {"type":"auth","token":"..."}'})
+        await ws.send_json(
+            {"type": "error", "code": "unauthorized", "message": 'first frame: {"type":"auth","token":"..."}'}
+        )
         await ws.close(code=4401)
     return who
 
@@ -73,7 +75,9 @@ async def agent_socket(ws: WebSocket) -> None:
     hub.agent_connected(who.id)
     app.state.metrics.sockets.labels("agent").inc()
     writer = asyncio.create_task(conn.writer())
-    conn.push({"type": "ready", "agent": {"id": who.id, "name": who.name, "email": who.email, "role": who.role}})
+    conn.push(
+        {"type": "ready", "agent": {"id": who.id, "name": who.name, "email": who.email, "role": who.role}}
+    )
     try:
         while True:
             try:

@@ -78,7 +78,7 @@ async def _agent_names(ctx: Context, messages: list[Message]) -> dict[int | None
         return {}
     async with ctx.db.read() as s:
         rows = await s.execute(select(Agent.id, Agent.name).where(Agent.id.in_(ids)))
-        return {aid: name for aid, name in rows.tuples()}
+        return {aid: name for aid, name in rows.all()}
 
 
 async def chat_socket(ws: WebSocket) -> None:
@@ -94,23 +94,32 @@ async def chat_socket(ws: WebSocket) -> None:
         try:
             hello = await asyncio.wait_for(receive_frame(ws, max_bytes), HELLO_TIMEOUT_S)
         except (FrameError, TimeoutError):
-            await ws.send_json({"type": "error", "code": "hello_required", "message": 'send {"type":"hello"} first'})
+            await ws.send_json(
+                {"type": "error", "code": "hello_required", "message": 'send {"type":"hello"} first'}
+            )
             await ws.close(code=4400)
             return
         if hello.get("type") != "hello":
-            await ws.send_json({"type": "error", "code": "hello_required", "message": 'send {"type":"hello"} first'})
+            await ws.send_json(
+                {"type": "error", "code": "hello_required", "message": 'send {"type":"hello"} first'}
+            )
             await ws.close(code=4400)
             return
         last_seq = hello.get("last_seq")
         if isinstance(last_seq, bool) or not isinstance(last_seq, int) or last_seq < 0:
             last_seq = 0
         visitor = await chat.hello(
-            ctx, opt_str(hello, "visitor_token", 200) or None, opt_str(hello, "name", 200), opt_str(hello, "email")
+            ctx,
+            opt_str(hello, "visitor_token", 200) or None,
+            opt_str(hello, "name", 200),
+            opt_str(hello, "email"),
         )
         if visitor.token != hello.get("visitor_token"):
             last_seq = 0  # a new visitor has seen nothing
         conn = WidgetConn(ws, ctx, last_seq)
-        await ws.send_json({"type": "welcome", "visitor_token": visitor.token, "conversation_id": visitor.ticket_id})
+        await ws.send_json(
+            {"type": "welcome", "visitor_token": visitor.token, "conversation_id": visitor.ticket_id}
+        )
         writer = asyncio.create_task(conn.writer())
         if visitor.ticket_id is not None:
             conn.follow(hub, visitor.ticket_id)
@@ -126,7 +135,9 @@ async def chat_socket(ws: WebSocket) -> None:
             writer.cancel()
 
 
-async def _serve(ws: WebSocket, ctx: Context, hub: Hub, conn: WidgetConn, session_id: int, max_bytes: int) -> None:
+async def _serve(
+    ws: WebSocket, ctx: Context, hub: Hub, conn: WidgetConn, session_id: int, max_bytes: int
+) -> None:
     metrics = ws.app.state.metrics
     while True:
         try:

@@ -69,7 +69,7 @@ class Router:
                     pass
                 if queue_id not in self._again:
                     return
-        except Exception:  # noqa: BLE001 - the next event wakes the queue again
+        except Exception:
             log.exception("dispatching queue %s failed", queue_id)
         finally:
             self._running.pop(queue_id, None)
@@ -103,8 +103,14 @@ class Router:
             ticket.assigned_at = now
             touch(ticket)
             agent.idle_since = now
-            history(s, ticket, "assignment", text=f"assigned to {agent.name}", agent_id=agent.id,
-                    data={"agent_id": agent.id, "by": "router"})
+            history(
+                s,
+                ticket,
+                "assignment",
+                text=f"assigned to {agent.name}",
+                agent_id=agent.id,
+                data={"agent_id": agent.id, "by": "router"},
+            )
             event = ticket_event("ticket.assigned", ticket, await queue_name(s, queue_id))
         await self.ctx.publish([event])
         return True
@@ -118,14 +124,18 @@ class Router:
         )
         n = func.coalesce(load.c.n, 0)
         candidates = (
-            await s.execute(
-                select(Agent.id)
-                .join(AgentQueue, (AgentQueue.agent_id == Agent.id) & (AgentQueue.queue_id == queue_id))
-                .outerjoin(load, load.c.agent_id == Agent.id)
-                .where(Agent.presence == "available", Agent.active.is_(True), n < Agent.capacity)
-                .order_by(n, Agent.idle_since, Agent.id)
+            (
+                await s.execute(
+                    select(Agent.id)
+                    .join(AgentQueue, (AgentQueue.agent_id == Agent.id) & (AgentQueue.queue_id == queue_id))
+                    .outerjoin(load, load.c.agent_id == Agent.id)
+                    .where(Agent.presence == "available", Agent.active.is_(True), n < Agent.capacity)
+                    .order_by(n, Agent.idle_since, Agent.id)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         for agent_id in candidates:
             agent = await s.get(Agent, agent_id, with_for_update=True, populate_existing=True)
             if agent is None or agent.presence != "available":

@@ -59,5 +59,6 @@ class FaqBot:
         if match.handoff or match.answer is None:
             await tickets.handoff(self.ctx, int(event.data["ticket_id"]), match.reason, match.confidence)
         else:
-            await tickets.bot_answer(self.ctx, int(event.data["ticket_id"]), match.answer, match.entry_id,
-                                     match.confidence)
+            await tickets.bot_answer(
+                self.ctx, int(event.data["ticket_id"]), match.answer, match.entry_id, match.confidence
+            )

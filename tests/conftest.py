@@ -1,0 +1,49 @@
+"""Fixtures: a fresh database of each kind (SQLite and PostgreSQL) and a live server on it."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from app.db.migrate import upgrade
+from tests.support import PG_ADMIN, LiveServer, make_settings
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh empty database of each kind."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/switchboard.db"
+        return
+    name = "sbtest_" + uuid.uuid4().hex[:12]
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _pg_admin(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def server(database_url: str) -> AsyncIterator[LiveServer]:
+    settings = make_settings(database_url)
+    await upgrade(settings.database_url)
+    live = LiveServer(settings)
+    await live.start()
+    try:
+        yield live
+    finally:
+        await live.stop()
