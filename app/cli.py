@@ -96,6 +96,7 @@ def _context(settings: Settings):  # type: ignore[no-untyped-def]
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # a migration is news only when it fails
     try:
         settings = load(args=args)
         asyncio.run(upgrade(settings.database_url))

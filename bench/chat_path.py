@@ -1,0 +1,166 @@
+"""Benchmark: a chat message from a widget to the assigned agent's websocket, through the whole path
+(customer, ticket, message, history, bot check, routing, publish), on SQLite, one `switchboard serve`.
+
+Prints, for each offered rate, the delivery latency p50/p99 (widget send -> agent socket receive) and the
+messages per second actually delivered, plus the closed-loop maximum. Figures, not a pass/fail test.
+Run from the project root:  .venv/bin/python bench/chat_path.py [--rates 200,500,1000] [--seconds 5]
+The load generator shares this machine's cores with the server: read the figures as that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+import httpx
+import websockets
+
+WIDGETS = 50
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Agent:
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.received: dict[str, float] = {}
+        self.assigned = 0
+        self.task = asyncio.create_task(self.read())
+
+    async def read(self) -> None:
+        async for raw in self.conn:
+            now = time.perf_counter()
+            frame = json.loads(raw)
+            if frame.get("type") == "ticket.assigned":
+                self.assigned += 1
+            elif frame.get("type") == "message.created":
+                body = frame["data"].get("body", "")
+                if body.startswith("bench "):
+                    self.received[body.split()[1]] = now
+
+
+async def drain(ws: Any) -> None:
+    async for _ in ws:
+        pass
+
+
+async def run(base: str, ws_base: str, rates: list[int], seconds: float) -> None:
+    async with httpx.AsyncClient(base_url=base) as c:
+        r = await c.post("/api/auth/token", json={"email": "bench@example.com", "password": "bench-password-1"})
+        token = r.json()["token"]
+    aconn = await websockets.connect(ws_base + "/ws/agent", max_size=2**24)
+    await aconn.send(json.dumps({"type": "auth", "token": token}))
+    await aconn.send(json.dumps({"type": "status", "status": "available"}))
+    agent = Agent(aconn)
+    widgets = []
+    for i in range(WIDGETS):
+        w = await websockets.connect(ws_base + "/ws/chat")
+        await w.send(json.dumps({"type": "hello", "name": f"Bench {i}"}))
+        await w.send(json.dumps({"type": "message", "text": "human please", "client_id": f"h{i}"}))
+        widgets.append(w)
+    readers = [asyncio.create_task(drain(w)) for w in widgets]
+    deadline = time.monotonic() + 30
+    while agent.assigned < WIDGETS and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    print(f"{agent.assigned}/{WIDGETS} conversations assigned to the agent")
+
+    def report(label: str, sent: dict[str, float], wall: float) -> None:
+        lat = sorted((agent.received[k] - t) * 1000 for k, t in sent.items() if k in agent.received)
+        lost = len(sent) - len(lat)
+        p50 = statistics.median(lat) if lat else float("nan")
+        p99 = lat[int(0.99 * (len(lat) - 1))] if lat else float("nan")
+        print(f"{label:>22}: delivered {len(lat):6d}/{len(sent):<6d} {len(lat) / wall:8.0f} msg/s   "
+              f"p50 {p50:7.2f} ms   p99 {p99:7.2f} ms{'   LOST ' + str(lost) if lost else ''}")
+
+    for rate in rates:
+        sent: dict[str, float] = {}
+        interval = WIDGETS / rate
+        start = time.perf_counter()
+
+        async def pump(i: int, w: Any) -> None:
+            k, nxt = 0, start + i * interval / WIDGETS
+            while time.perf_counter() - start < seconds:
+                tag = f"{rate}-{i}-{k}"
+                sent[tag] = time.perf_counter()
+                await w.send(json.dumps({"type": "message", "text": f"bench {tag}", "client_id": tag}))
+                k += 1
+                nxt += interval
+                await asyncio.sleep(max(0.0, nxt - time.perf_counter()))
+
+        await asyncio.gather(*(pump(i, w) for i, w in enumerate(widgets)))
+        await asyncio.sleep(2)
+        report(f"offered {rate} msg/s", sent, seconds)
+
+    # closed loop: every widget sends its next message as soon as the agent got the previous one
+    sent = {}
+    start = time.perf_counter()
+
+    async def closed(i: int, w: Any) -> None:
+        k = 0
+        while time.perf_counter() - start < seconds:
+            tag = f"max-{i}-{k}"
+            sent[tag] = time.perf_counter()
+            await w.send(json.dumps({"type": "message", "text": f"bench {tag}", "client_id": tag}))
+            t_end = time.perf_counter() + 2
+            while tag not in agent.received and time.perf_counter() < t_end:
+                await asyncio.sleep(0.0005)
+            k += 1
+
+    await asyncio.gather(*(closed(i, w) for i, w in enumerate(widgets)))
+    await asyncio.sleep(1)
+    report("closed loop, 50 widgets", sent, time.perf_counter() - start - 1)
+    for t in readers:
+        t.cancel()
+    agent.task.cancel()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rates", default="200,500,1000")
+    ap.add_argument("--seconds", type=float, default=5.0)
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="sb-bench-")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+    env.update({"SWITCHBOARD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.db", "SWITCHBOARD_PORT": str(port),
+                "SWITCHBOARD_SMTP_PORT": "0", "SWITCHBOARD_LOG_LEVEL": "warning"})
+    sb = [sys.executable, "-m", "app"]
+    subprocess.run([*sb, "agents", "add", "--email", "bench@example.com", "--name", "Bench", "--password",
+                    "bench-password-1", "--capacity", str(WIDGETS)], env=env, check=True, capture_output=True)
+    proc = subprocess.Popen([*sb, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        print(f"chat path benchmark: SQLite, one process, {WIDGETS} widgets -> 1 agent, {os.cpu_count()} cores")
+        asyncio.run(run(base, f"ws://127.0.0.1:{port}", [int(r) for r in args.rates.split(",")], args.seconds))
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
+if __name__ == "__main__":
+    main()
