@@ -58,9 +58,23 @@ async def drain(ws: Any) -> None:
         pass
 
 
+async def pump(i: int, w: Any, rate: int, start: float, seconds: float, sent: dict[str, float]) -> None:
+    """One widget's share of an open-loop load of `rate` messages a second from all widgets."""
+    interval = WIDGETS / rate
+    k, nxt = 0, start + i * interval / WIDGETS
+    while time.perf_counter() - start < seconds:
+        tag = f"{rate}-{i}-{k}"
+        sent[tag] = time.perf_counter()
+        await w.send(json.dumps({"type": "message", "text": f"bench {tag}", "client_id": tag}))
+        k += 1
+        nxt += interval
+        await asyncio.sleep(max(0.0, nxt - time.perf_counter()))
+
+
 async def run(base: str, ws_base: str, rates: list[int], seconds: float) -> None:
     async with httpx.AsyncClient(base_url=base) as c:
-        r = await c.post("/api/auth/token", json={"email": "bench@example.com", "password": "bench-password-1"})
+        creds = {"email": "bench@example.com", "password": "bench-password-1"}
+        r = await c.post("/api/auth/token", json=creds)
         token = r.json()["token"]
     aconn = await websockets.connect(ws_base + "/ws/agent", max_size=2**24)
     await aconn.send(json.dumps({"type": "auth", "token": token}))
@@ -74,7 +88,7 @@ async def run(base: str, ws_base: str, rates: list[int], seconds: float) -> None
         widgets.append(w)
     readers = [asyncio.create_task(drain(w)) for w in widgets]
     deadline = time.monotonic() + 30
-    while agent.assigned < WIDGETS and time.monotonic() < deadline:
+    while agent.assigned < WIDGETS and time.monotonic() < deadline:  # noqa: ASYNC110 - bounded poll
         await asyncio.sleep(0.05)
     print(f"{agent.assigned}/{WIDGETS} conversations assigned to the agent")
 
@@ -83,25 +97,15 @@ async def run(base: str, ws_base: str, rates: list[int], seconds: float) -> None
         lost = len(sent) - len(lat)
         p50 = statistics.median(lat) if lat else float("nan")
         p99 = lat[int(0.99 * (len(lat) - 1))] if lat else float("nan")
-        print(f"{label:>22}: delivered {len(lat):6d}/{len(sent):<6d} {len(lat) / wall:8.0f} msg/s   "
-              f"p50 {p50:7.2f} ms   p99 {p99:7.2f} ms{'   LOST ' + str(lost) if lost else ''}")
+        print(
+            f"{label:>22}: delivered {len(lat):6d}/{len(sent):<6d} {len(lat) / wall:8.0f} msg/s   "
+            f"p50 {p50:7.2f} ms   p99 {p99:7.2f} ms{'   LOST ' + str(lost) if lost else ''}"
+        )
 
     for rate in rates:
         sent: dict[str, float] = {}
-        interval = WIDGETS / rate
         start = time.perf_counter()
-
-        async def pump(i: int, w: Any) -> None:
-            k, nxt = 0, start + i * interval / WIDGETS
-            while time.perf_counter() - start < seconds:
-                tag = f"{rate}-{i}-{k}"
-                sent[tag] = time.perf_counter()
-                await w.send(json.dumps({"type": "message", "text": f"bench {tag}", "client_id": tag}))
-                k += 1
-                nxt += interval
-                await asyncio.sleep(max(0.0, nxt - time.perf_counter()))
-
-        await asyncio.gather(*(pump(i, w) for i, w in enumerate(widgets)))
+        await asyncio.gather(*(pump(i, w, rate, start, seconds, sent) for i, w in enumerate(widgets)))
         await asyncio.sleep(2)
         report(f"offered {rate} msg/s", sent, seconds)
 
@@ -116,7 +120,7 @@ async def run(base: str, ws_base: str, rates: list[int], seconds: float) -> None
             sent[tag] = time.perf_counter()
             await w.send(json.dumps({"type": "message", "text": f"bench {tag}", "client_id": tag}))
             t_end = time.perf_counter() + 2
-            while tag not in agent.received and time.perf_counter() < t_end:
+            while tag not in agent.received and time.perf_counter() < t_end:  # noqa: ASYNC110
                 await asyncio.sleep(0.0005)
             k += 1
 
@@ -136,13 +140,36 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="sb-bench-")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
-    env.update({"SWITCHBOARD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.db", "SWITCHBOARD_PORT": str(port),
-                "SWITCHBOARD_SMTP_PORT": "0", "SWITCHBOARD_LOG_LEVEL": "warning"})
+    env.update(
+        {
+            "SWITCHBOARD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.db",
+            "SWITCHBOARD_PORT": str(port),
+            "SWITCHBOARD_SMTP_PORT": "0",
+            "SWITCHBOARD_LOG_LEVEL": "warning",
+        }
+    )
     sb = [sys.executable, "-m", "app"]
-    subprocess.run([*sb, "agents", "add", "--email", "bench@example.com", "--name", "Bench", "--password",
-                    "bench-password-1", "--capacity", str(WIDGETS)], env=env, check=True, capture_output=True)
-    proc = subprocess.Popen([*sb, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    subprocess.run(
+        [
+            *sb,
+            "agents",
+            "add",
+            "--email",
+            "bench@example.com",
+            "--name",
+            "Bench",
+            "--password",
+            "bench-password-1",
+            "--capacity",
+            str(WIDGETS),
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    proc = subprocess.Popen(
+        [*sb, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(200):
@@ -151,8 +178,9 @@ def main() -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        print(f"chat path benchmark: SQLite, one process, {WIDGETS} widgets -> 1 agent, {os.cpu_count()} cores")
-        asyncio.run(run(base, f"ws://127.0.0.1:{port}", [int(r) for r in args.rates.split(",")], args.seconds))
+        print(f"chat path: SQLite, one process, {WIDGETS} widgets -> 1 agent, {os.cpu_count()} cores")
+        rates = [int(r) for r in args.rates.split(",")]
+        asyncio.run(run(base, f"ws://127.0.0.1:{port}", rates, args.seconds))
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

@@ -1,0 +1,145 @@
+import pytest
+
+from bots.faq.handoff import clean, wants_human
+
+ASKS_FOR_A_PERSON = [
+    "agent",
+    "Agent!",
+    "AGENT!!!",
+    "human",
+    "Human?",
+    "human please",
+    "operator!",
+    "operator",
+    "representative",
+    "real person",
+    "live agent",
+    "customer service rep",
+    "customer service",
+    "a real human please",
+    "talk to someone",
+    "speak to a person",
+    "I want to talk to a human",
+    "i want to talk to a human.",
+    "can I speak to an agent please",
+    "Can I speak to an agent, please?",
+    "that did not help, I want to talk to a human",
+    "I need to speak to an agent please",
+    "let me talk to someone",
+    "I'd like to speak to a manager",
+    "I would like to speak with a representative",
+    "why can't I talk to a human??",
+    "is there a human I can talk to",
+    "is there anyone who can help",
+    "connect me with an agent",
+    "connect me to someone",
+    "transfer me to a representative",
+    "transfer me to a person",
+    "put me through to someone",
+    "put me through to an agent",
+    "can you pass me to a human",
+    "escalate to a supervisor",
+    "give me a human",
+    "get me a real person",
+    "Can I get a real person?",
+    "can I have an operator",
+    "I want an agent now",
+    "I need a human",
+    "I need human help",
+    "help from a real person please",
+    "speak to customer service",
+    "talk to a human being",
+    "chat with a live agent",
+    "I want to speak to someone about my card",
+    "no, I want a human",
+    "I don't want a bot, I want a human",
+    "\u00a0Talk\u2003to\u00a0SOMEONE\u00a0",
+    "t a l k to someone? ... speak to a person!",
+    "H\u200bi, agent please",
+    "talk to support",
+    "contact support",
+    "I want to speak to a real human being",
+    "is anyone there?",
+    "put me on with an operator",
+    "Can you get someone to call me?",
+    "please have someone call me",
+    "agent agent agent",
+    "I want to complain to a manager",
+    "speak to the person in charge",
+    "I'd rather talk to a person",
+    "i would prefer a human",
+    "I want a real person not a bot",
+]
+
+DOES_NOT_ASK = [
+    "",
+    "   ",
+    "?!",
+    "my travel agent booked this",
+    "is this a human-readable format?",
+    "I need my travel agent's number",
+    "the agent was rude",
+    "I spoke to an agent yesterday and it didn't help",
+    "I don't want to talk to an agent",
+    "please don't transfer me to a human",
+    "I want a person to person transfer",
+    "is there a person to person transfer option",
+    "we need human verification",
+    "human error on my statement",
+    "are you a human?",
+    "How do I reset my password?",
+    "How do I transfer to someone?",
+    "I want to transfer money to someone else",
+    "put someone on my account",
+    "i want to become an agent",
+    "someone used my card",
+    "can a person under 18 open an account",
+    "I have an agent",
+    "Do I need to speak to a representative to change my pin?",
+    "should i contact customer support if i can't edit details",
+    "what is the agent fee",
+    "can my estate agent see my statements",
+    "humanity",
+    "agents of shield",
+    "operator precedence in python",
+    "Someone called me claiming to be the bank",
+    "I got a call from someone",
+    "did someone call me",
+    "call me",
+    "speak english",
+    "this bot is useless",
+]
+
+
+@pytest.mark.parametrize("text", ASKS_FOR_A_PERSON)
+def test_requests_for_a_person_fire(text: str) -> None:
+    assert wants_human(text)
+
+
+@pytest.mark.parametrize("text", DOES_NOT_ASK)
+def test_other_messages_do_not_fire(text: str) -> None:
+    assert not wants_human(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x" * 100_000,
+        "agent " * 20_000,
+        "please " * 20_000 + "agent",
+        "\U0001f600" * 30_000,
+        "".join(chr(i) for i in range(32)) * 1000,
+        "?!.,;" * 20_000,
+        "\ud800 talk to \udfff",
+        "a" + "\u0301" * 50_000,
+        "\ufdfa" * 10_000,
+        "talk to " * 10_000,
+    ],
+)
+def test_hostile_input_does_not_raise(text: str) -> None:
+    assert wants_human(text) in (True, False)
+
+
+def test_clean_drops_apostrophes_and_punctuation() -> None:
+    assert clean("Can\u2019t I talk to a HUMAN?!") == "cant i talk to a human"
+    assert clean("\u00a0\t\n") == ""
