@@ -15,7 +15,7 @@ from app.actions.context import Context
 from app.actions.errors import ActionError
 from app.bus import make_bus
 from app.db.engine import Database
-from app.http import api_customers, api_system, api_tickets
+from app.http import api_agents, api_customers, api_system, api_tickets, pages
 from app.http.errors import ApiError, on_action_error, on_api_error, on_http_exception, on_unexpected
 from app.http.hub import Hub
 from app.http.metrics import Metrics
@@ -66,6 +66,8 @@ def create_app(settings: Settings) -> Starlette:
         *api_system.routes,
         *api_tickets.routes,
         *api_customers.routes,
+        *api_agents.routes,
+        *pages.routes,
         WebSocketRoute("/ws/chat", chat_socket),
         WebSocketRoute("/ws/agent", agent_socket),
         WebSocketRoute("/ws/supervisor", supervisor_socket),

@@ -9,11 +9,11 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from app.actions.common import SUPERVISORS
 from app.actions.context import Context
-from app.actions.errors import Conflict, Invalid
+from app.actions.errors import Conflict, Invalid, NotFound
 from app.bus import Event
 from app.domain.models import ROLES, Agent, AgentQueue, AuthToken, Queue
 from app.domain.types import utcnow
@@ -163,3 +163,43 @@ async def set_presence(ctx: Context, agent_id: int, presence: str) -> bool:
 async def agents_present(ctx: Context, presence: str = "available") -> list[int]:
     async with ctx.db.read() as s:
         return list((await s.execute(select(Agent.id).where(Agent.presence == presence))).scalars())
+
+
+async def update_agent(
+    ctx: Context, agent_id: int, *, queues: list[str] | None = None, capacity: int | None = None
+) -> Agent:
+    """A supervisor changes an agent's queues (skills) or capacity; publishes agent.updated."""
+    if capacity is not None and not 0 <= capacity <= 1000:
+        raise Invalid("capacity must be between 0 and 1000", "bad_capacity")
+    async with ctx.db.write() as s:
+        agent = await s.get(Agent, agent_id, with_for_update=True)
+        if agent is None:
+            raise NotFound(f"agent {agent_id} not found")
+        if queues is not None:
+            wanted = sorted({q.strip() for q in queues if q.strip()})
+            found = list((await s.execute(select(Queue).where(Queue.name.in_(wanted)))).scalars())
+            missing = set(wanted) - {q.name for q in found}
+            if missing:
+                raise Invalid(f"no queue named {', '.join(sorted(missing))}", "unknown_queue")
+            await s.execute(delete(AgentQueue).where(AgentQueue.agent_id == agent_id))
+            for queue in found:
+                s.add(AgentQueue(agent_id=agent_id, queue_id=queue.id))
+        if capacity is not None:
+            agent.capacity = capacity
+        await s.flush()
+        s.expire(agent, ["queues"])
+        await s.refresh(agent, ["queues"])
+        queue_ids = sorted(q.id for q in agent.queues)
+    event = Event(
+        "agent.updated",
+        0,
+        {
+            "agent_id": agent_id,
+            "presence": agent.presence,
+            "queue_ids": queue_ids,
+            "capacity": agent.capacity,
+        },
+        (SUPERVISORS, f"agent:{agent_id}"),
+    )
+    await ctx.publish([event])
+    return agent

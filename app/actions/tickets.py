@@ -137,7 +137,6 @@ async def update_ticket(
                 notes.append(f"status {ticket.status} -> {status}")
                 if status in ("resolved", "closed"):
                     ticket.resolved_at = ticket.resolved_at or utcnow()
-                    ticket.queued_at = None
                 else:
                     ticket.resolved_at = None
                 ticket.status = status

@@ -223,3 +223,16 @@ class Setting(Base):
     __tablename__ = "kv"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class CannedResponse(Base):
+    """A saved reply; its body may hold placeholders such as {{customer.first_name}}."""
+
+    __tablename__ = "canned_responses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    shortcut: Mapped[str | None] = mapped_column(String(40), unique=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -4,14 +4,16 @@ Every value is bound; filters come from allowlists."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+import statistics
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.models import (
     ACTIVE_STATUSES,
+    CHANNELS,
     TICKET_STATUSES,
     Agent,
     AgentQueue,
@@ -23,7 +25,7 @@ from app.domain.models import (
     Ticket,
 )
 from app.domain.types import utcnow
-from app.domain.views import history_view, message_view, ticket_view
+from app.domain.views import agent_view, history_view, message_view, ticket_view
 
 MAX_LIST = 200
 
@@ -44,9 +46,12 @@ async def list_tickets(
     queue: str | None = None,
     assignee: int | None = None,
     customer: int | None = None,
+    waiting: bool = False,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
     q = select(Ticket).where(visible)
+    if waiting:
+        q = q.where(waiting_clause())
     if status:
         wanted = status.split(",")
         if not set(wanted) <= set(TICKET_STATUSES):
@@ -112,41 +117,195 @@ async def customer_history(s: AsyncSession, customer_id: int, limit: int = 5000)
     return [history_view(h, m) for h, m in rows.all()]
 
 
+def waiting_clause() -> ColumnElement[bool]:
+    return and_(
+        Ticket.assignee_id.is_(None), Ticket.queued_at.is_not(None), Ticket.status.in_(ACTIVE_STATUSES)
+    )
+
+
+def start_of_day(now: datetime) -> datetime:
+    """Today begins at midnight UTC (per-queue business calendars come with SLAs)."""
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def agent_loads(s: AsyncSession) -> dict[int, int]:
+    rows = await s.execute(
+        select(Ticket.assignee_id, func.count())
+        .where(Ticket.assignee_id.is_not(None), Ticket.status.in_(ACTIVE_STATUSES))
+        .group_by(Ticket.assignee_id)
+    )
+    return {aid: n for aid, n in rows.all() if aid is not None}
+
+
+async def list_agents(s: AsyncSession) -> list[dict[str, Any]]:
+    loads = await agent_loads(s)
+    agents = (
+        await s.execute(select(Agent).where(Agent.active.is_(True)).order_by(Agent.name, Agent.id))
+    ).scalars()
+    out = []
+    for agent in agents:
+        view = agent_view(agent)
+        view["open_tickets"] = loads.get(agent.id, 0)
+        view["state"] = _state(agent, view["open_tickets"])
+        out.append(view)
+    return out
+
+
+def _state(agent: Agent, load: int) -> str:
+    if agent.presence != "available":
+        return "away"
+    return "busy" if load >= agent.capacity else "available"
+
+
 async def queue_stats(s: AsyncSession) -> list[dict[str, Any]]:
     now = utcnow()
+    today = start_of_day(now)
     waiting_rows = await s.execute(
         select(Ticket.queue_id, func.count(), func.min(Ticket.queued_at))
-        .where(
-            Ticket.assignee_id.is_(None), Ticket.queued_at.is_not(None), Ticket.status.in_(ACTIVE_STATUSES)
-        )
+        .where(waiting_clause())
         .group_by(Ticket.queue_id)
     )
     waiting = {qid: (n, oldest) for qid, n, oldest in waiting_rows.all()}
-    presence = (
-        await s.execute(
-            select(AgentQueue.queue_id, Agent.presence, func.count())
-            .join(Agent, Agent.id == AgentQueue.agent_id)
-            .where(Agent.active.is_(True))
-            .group_by(AgentQueue.queue_id, Agent.presence)
+    oldest_ids: dict[int, int] = {}
+    for qid in waiting:
+        first = await s.execute(
+            select(Ticket.id)
+            .where(waiting_clause(), Ticket.queue_id == qid)
+            .order_by(Ticket.queued_at, Ticket.id)
+            .limit(1)
         )
-    ).all()
-    counts: dict[int, dict[str, int]] = {}
-    for qid, state, n in presence:
-        counts.setdefault(qid, {})[state] = n
+        oldest_ids[qid] = int(first.scalar_one())
+    handled = dict(
+        (
+            await s.execute(
+                select(Ticket.queue_id, func.count())
+                .where(Ticket.resolved_at >= today)
+                .group_by(Ticket.queue_id)
+            )
+        ).all()
+    )
+    responses: dict[int, list[float]] = {}
+    for qid, first_at, queued, created in (
+        await s.execute(
+            select(Ticket.queue_id, Ticket.first_response_at, Ticket.queued_at, Ticket.created_at).where(
+                Ticket.first_response_at >= today
+            )
+        )
+    ).all():
+        responses.setdefault(qid, []).append(_seconds(first_at, queued or created))
+    loads = await agent_loads(s)
+    members = await s.execute(
+        select(AgentQueue.queue_id, Agent)
+        .join(Agent, Agent.id == AgentQueue.agent_id)
+        .where(Agent.active.is_(True))
+    )
+    states: dict[int, dict[str, int]] = {}
+    for qid, agent in members.all():
+        counts = states.setdefault(qid, {"available": 0, "busy": 0, "away": 0})
+        state = _state(agent, loads.get(agent.id, 0))
+        counts[state] += 1
     out = []
     for queue in (await s.execute(select(Queue).order_by(Queue.name))).scalars():
         n, oldest = waiting.get(queue.id, (0, None))
+        counts = states.get(queue.id, {"available": 0, "busy": 0, "away": 0})
+        frt = responses.get(queue.id)
         out.append(
             {
                 "id": queue.id,
                 "name": queue.name,
                 "waiting": n,
                 "longest_wait_s": _age(now, oldest),
-                "agents_available": counts.get(queue.id, {}).get("available", 0),
-                "agents_away": counts.get(queue.id, {}).get("away", 0),
+                "oldest_ticket_id": oldest_ids.get(queue.id),
+                # available counts every agent present, busy ones (at capacity) included
+                "agents_available": counts["available"] + counts["busy"],
+                "agents_busy": counts["busy"],
+                "agents_away": counts["away"],
+                "handled_today": int(handled.get(queue.id, 0)),
+                "median_first_response_s_today": round(statistics.median(frt), 1) if frt else None,
             }
         )
     return out
+
+
+FRT_BUCKETS = (60, 300, 900, 3600)
+SERIES_STEP_S = 600
+
+
+async def board_stats(s: AsyncSession, hours: int) -> dict[str, Any]:
+    """The supervisor board's charts: waiting tickets over the last hours, first-response times today,
+    volume by channel today."""
+    now = utcnow()
+    today = start_of_day(now)
+    since = now - timedelta(hours=hours)
+    spans = (
+        await s.execute(
+            select(Ticket.queued_at, Ticket.assigned_at, Ticket.resolved_at).where(
+                Ticket.queued_at.is_not(None),
+                or_(Ticket.assigned_at.is_(None), Ticket.assigned_at >= since),
+                or_(Ticket.resolved_at.is_(None), Ticket.resolved_at >= since),
+            )
+        )
+    ).all()
+    series = []
+    steps = hours * 3600 // SERIES_STEP_S
+    for k in range(steps + 1):
+        t = since + timedelta(seconds=k * SERIES_STEP_S)
+        n = sum(1 for queued, assigned, resolved in spans if _waiting_at(t, queued, assigned, resolved))
+        series.append({"at": t.isoformat(), "waiting": n})
+    frts = [
+        _seconds(first, queued or created)
+        for first, queued, created in (
+            await s.execute(
+                select(Ticket.first_response_at, Ticket.queued_at, Ticket.created_at).where(
+                    Ticket.first_response_at >= today
+                )
+            )
+        ).all()
+    ]
+    buckets = []
+    lower = -1.0
+    for upper in (*FRT_BUCKETS, None):
+        count = sum(1 for f in frts if f > lower and (upper is None or f <= upper))
+        buckets.append({"le_s": upper, "count": count})
+        lower = float(upper) if upper is not None else lower
+    volume = {channel: 0 for channel in CHANNELS}
+    for channel, n in (
+        await s.execute(
+            select(Ticket.channel, func.count()).where(Ticket.created_at >= today).group_by(Ticket.channel)
+        )
+    ).all():
+        volume[channel] = int(n)
+    handled = (await s.execute(select(func.count()).where(Ticket.resolved_at >= today))).scalar_one()
+    return {
+        "waiting_series": series,
+        "first_response_today": {
+            "buckets": buckets,
+            "median_s": round(statistics.median(frts), 1) if frts else None,
+        },
+        "volume_by_channel_today": volume,
+        "handled_today": int(handled),
+    }
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _seconds(later: datetime | None, earlier: datetime | None) -> float:
+    if later is None or earlier is None:
+        return 0.0
+    return max(0.0, (_aware(later) - _aware(earlier)).total_seconds())
+
+
+def _waiting_at(
+    t: datetime, queued: datetime | None, assigned: datetime | None, resolved: datetime | None
+) -> bool:
+    return (
+        queued is not None
+        and _aware(queued) <= t
+        and (assigned is None or _aware(assigned) > t)
+        and (resolved is None or _aware(resolved) > t)
+    )
 
 
 def _age(now: datetime, then: Any) -> float:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.schemas import SchemaGenerator
 
@@ -16,8 +14,6 @@ from app.domain import queries
 from app.domain.views import agent_view
 from app.http.auth import bearer, ctx_of, require_agent
 from app.http.errors import ApiError, read_json
-
-STATIC = Path(__file__).resolve().parents[2] / "agent_ui" / "static"
 
 schemas = SchemaGenerator(
     {
@@ -121,20 +117,6 @@ async def openapi(request: Request) -> Response:
     return JSONResponse(schemas.get_schema(routes=request.app.routes))
 
 
-async def widget_js(_request: Request) -> Response:
-    return FileResponse(
-        STATIC / "widget.js",
-        media_type="text/javascript; charset=utf-8",
-        headers={"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"},
-    )
-
-
-async def demo(_request: Request) -> Response:
-    return FileResponse(
-        STATIC / "demo.html", media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"}
-    )
-
-
 routes = [
     Route("/api/auth/token", token, methods=["POST"]),
     Route("/api/auth/logout", logout, methods=["POST"]),
@@ -143,6 +125,4 @@ routes = [
     Route("/healthz", healthz, methods=["GET"], include_in_schema=True),
     Route("/metrics", metrics, methods=["GET"], include_in_schema=False),
     Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
-    Route("/widget.js", widget_js, methods=["GET"], include_in_schema=False),
-    Route("/demo", demo, methods=["GET"], include_in_schema=False),
 ]

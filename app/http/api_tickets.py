@@ -30,6 +30,7 @@ async def list_tickets(request: Request) -> JSONResponse:
       - {name: queue, in: query, schema: {type: string}}
       - {name: assignee, in: query, schema: {type: integer}}
       - {name: customer, in: query, schema: {type: integer}}
+      - {name: waiting, in: query, schema: {type: boolean}, description: only tickets waiting for an agent}
     responses:
       200: {description: "{items: [ticket]}"}
     """
@@ -48,6 +49,7 @@ async def list_tickets(request: Request) -> JSONResponse:
                 queue=p.get("queue") or None,
                 assignee=int_param(p.get("assignee"), "assignee"),
                 customer=int_param(p.get("customer"), "customer"),
+                waiting=p.get("waiting", "").lower() in ("1", "true", "yes"),
                 limit=max(1, limit),
             )
         except queries.BadFilter as e:

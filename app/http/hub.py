@@ -86,6 +86,14 @@ class Hub:
             conn.topics.add(topic)
             self._by_topic.setdefault(topic, set()).add(conn)
 
+    def unsubscribe_topic(self, conn: Conn, topic: str) -> None:
+        conn.topics.discard(topic)
+        subs = self._by_topic.get(topic)
+        if subs is not None:
+            subs.discard(conn)
+            if not subs:
+                del self._by_topic[topic]
+
     def unsubscribe(self, conn: Conn) -> None:
         for topic in conn.topics:
             subs = self._by_topic.get(topic)

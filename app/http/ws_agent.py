@@ -14,16 +14,19 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from app.actions import agents, tickets
+from app.actions.access import check_ticket
 from app.actions.agents import Principal
 from app.actions.common import SUPERVISORS
 from app.actions.context import Context
 from app.actions.errors import ActionError
 from app.bus import Event
 from app.domain import queries
+from app.domain.models import Ticket
 from app.http.frames import FrameError, receive_frame
 from app.http.hub import Conn, Hub
 
 AUTH_TIMEOUT_S = 10.0
+VIEW_STATES = ("viewing", "replying", "left")
 SNAPSHOT_EVERY_S = 0.25
 REFRESH = "_refresh"
 
@@ -44,9 +47,61 @@ async def _authenticate(ws: WebSocket, ctx: Context) -> Principal | None:
     return who
 
 
-async def agent_render(event: Event) -> list[dict[str, Any]]:
-    data = {k: v for k, v in event.data.items() if k != "widget"}
-    return [{"type": event.type, "seq": event.seq, "data": data}]
+class AgentConn(Conn):
+    """An agent's socket: the events of their queues and tickets, and of the tickets they are viewing."""
+
+    def __init__(self, ws: WebSocket, ctx: Context, hub: Hub, who: Principal) -> None:
+        super().__init__(ws, "agent", self._render)
+        self.ctx = ctx
+        self.hub = hub
+        self.who = who
+        self.viewing: int | None = None
+        self.view_state = "viewing"
+        self.peers: set[int] = set()  # other agents known to be on the ticket this socket views
+        hub.subscribe(self, f"agent:{who.id}", *(f"queue:{q}" for q in sorted(who.queue_ids)))
+
+    async def _render(self, event: Event) -> list[dict[str, Any]]:
+        if event.type == "agent.updated" and event.data.get("agent_id") == self.who.id:
+            # a supervisor changed this agent's queues: listen to the new ones from now on
+            for topic in [t for t in self.topics if t.startswith("queue:")]:
+                self.hub.unsubscribe_topic(self, topic)
+            self.hub.subscribe(self, *(f"queue:{q}" for q in event.data.get("queue_ids", [])))
+        if event.type == "ticket.viewing":
+            self._meet(event.data)
+        data = {k: v for k, v in event.data.items() if k != "widget"}
+        return [{"type": event.type, "seq": event.seq, "data": data}]
+
+    def _meet(self, data: dict[str, Any]) -> None:
+        """A newcomer on our ticket has not heard of us yet: announce once more (each side does this once
+        per peer, so it ends)."""
+        peer = data.get("agent_id")
+        if data.get("ticket_id") != self.viewing or peer == self.who.id or not isinstance(peer, int):
+            return
+        if data.get("state") == "left":
+            self.peers.discard(peer)
+        elif peer not in self.peers and self.viewing is not None:
+            self.peers.add(peer)
+            self.ctx.spawn(self._announce(self.ctx, self.viewing, self.view_state))
+
+    async def view(self, ctx: Context, ticket_id: int | None, state: str) -> None:
+        """Announce to the other agents on this ticket that this agent views it, replies, or left."""
+        if self.viewing is not None and self.viewing != ticket_id:
+            await self._announce(ctx, self.viewing, "left")
+            self.hub.unsubscribe_topic(self, f"ticket:{self.viewing}")
+            self.viewing = None
+            self.peers.clear()
+        if ticket_id is None or state == "left":
+            return
+        async with ctx.db.read() as s:
+            check_ticket(self.who, await s.get(Ticket, ticket_id), ticket_id)
+        self.viewing = ticket_id
+        self.view_state = state
+        self.hub.subscribe(self, f"ticket:{ticket_id}")
+        await self._announce(ctx, ticket_id, state)
+
+    async def _announce(self, ctx: Context, ticket_id: int, state: str) -> None:
+        data = {"ticket_id": ticket_id, "agent_id": self.who.id, "agent_name": self.who.name, "state": state}
+        await ctx.bus.publish([Event("ticket.viewing", 0, data, (f"ticket:{ticket_id}",))])
 
 
 def schedule_grace(ctx: Context, hub: Hub, agent_id: int, generation: int) -> None:
@@ -70,8 +125,7 @@ async def agent_socket(ws: WebSocket) -> None:
         return
     if who is None:
         return
-    conn = Conn(ws, "agent", agent_render)
-    hub.subscribe(conn, f"agent:{who.id}", *(f"queue:{q}" for q in sorted(who.queue_ids)))
+    conn = AgentConn(ws, ctx, hub, who)
     hub.agent_connected(who.id)
     app.state.metrics.sockets.labels("agent").inc()
     writer = asyncio.create_task(conn.writer())
@@ -92,6 +146,17 @@ async def agent_socket(ws: WebSocket) -> None:
                     conn.push({"type": "error", "code": e.code, "message": e.message})
                     continue
                 conn.push({"type": "status", "status": frame.get("status")})
+            elif frame["type"] == "viewing":
+                ticket_id, state = frame.get("ticket_id"), frame.get("state", "viewing")
+                if (
+                    ticket_id is not None and (isinstance(ticket_id, bool) or not isinstance(ticket_id, int))
+                ) or (state not in VIEW_STATES):
+                    conn.push(FrameError("bad_viewing", "viewing needs a ticket_id and a state").frame())
+                    continue
+                try:
+                    await conn.view(ctx, ticket_id, state)
+                except ActionError as e:
+                    conn.push({"type": "error", "code": e.code, "message": e.message})
             elif frame["type"] == "ping":
                 conn.push({"type": "pong"})
             else:
@@ -99,6 +164,8 @@ async def agent_socket(ws: WebSocket) -> None:
     except WebSocketDisconnect:
         pass
     finally:
+        if conn.viewing is not None:
+            await conn.view(ctx, None, "left")
         app.state.metrics.sockets.labels("agent").dec()
         hub.unsubscribe(conn)
         conn.close()
@@ -122,7 +189,10 @@ class SupervisorConn(Conn):
         self._pending = False
         self._last = time.monotonic()
         async with self.ctx.db.read() as s:
-            return [{"type": "queues", "data": await queries.queue_stats(s)}]
+            return [
+                {"type": "queues", "data": await queries.queue_stats(s)},
+                {"type": "agents", "data": await queries.list_agents(s)},
+            ]
 
 
 async def supervisor_socket(ws: WebSocket) -> None:

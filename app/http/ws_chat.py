@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from sqlalchemy import select
@@ -25,6 +26,7 @@ from app.http.hub import Conn, Hub
 
 log = logging.getLogger(__name__)
 HELLO_TIMEOUT_S = 30.0
+TYPING_EVERY_S = 1.0
 CATCH_UP = "_catch_up"
 
 
@@ -34,6 +36,7 @@ class WidgetConn(Conn):
         self.ctx = ctx
         self.ticket_id: int | None = None
         self.last_sent = last_seq
+        self.typing_at = 0.0
 
     async def _render(self, event: Event) -> list[dict[str, Any]]:
         if self.ticket_id is None:
@@ -161,7 +164,14 @@ async def _serve(
             conn.follow(hub, sent.ticket_id)
             conn.push({"type": "ack", "client_id": client_id, "seq": sent.seq, "id": sent.message_id})
         elif kind == "typing":
-            continue  # the agent console's typing indicator comes with the console (a later issue)
+            now = time.monotonic()
+            if conn.ticket_id is not None and now - conn.typing_at >= TYPING_EVERY_S:
+                conn.typing_at = now
+                # ephemeral: straight to the agents viewing the ticket, nothing stored
+                event = Event(
+                    "customer.typing", 0, {"ticket_id": conn.ticket_id}, (f"ticket:{conn.ticket_id}",)
+                )
+                await ctx.bus.publish([event])
         elif kind == "ping":
             conn.push({"type": "pong"})
         else:

@@ -44,7 +44,7 @@ class Router:
         freed = [data.get("freed_agent_id")]
         if event.type == "ticket.updated" and ticket.get("status") not in ACTIVE_STATUSES:
             freed.append(ticket.get("assignee_id"))
-        if event.type == "agent.presence" and data.get("presence") == "available":
+        if event.type in ("agent.presence", "agent.updated") and data.get("presence") == "available":
             queues.update(int(q) for q in data.get("queue_ids", []))
         agent_ids = {int(a) for a in freed if a is not None}
         if agent_ids:

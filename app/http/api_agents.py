@@ -1,0 +1,142 @@
+"""REST: the caller, the team, canned responses and the supervisor board's figures."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app.actions import agents, canned
+from app.domain import queries
+from app.domain.models import Agent
+from app.domain.views import agent_view
+from app.http.auth import ctx_of, require_agent
+from app.http.errors import ApiError, int_param, read_json
+
+
+def _id(request: Request, key: str, name: str) -> int:
+    value = int_param(request.path_params[key], name)
+    assert value is not None
+    return value
+
+
+async def me(request: Request) -> JSONResponse:
+    """
+    summary: The calling agent
+    responses:
+      200: {description: "{id, name, email, role, capacity, presence, queues}"}
+    """
+    who = await require_agent(request)
+    async with ctx_of(request).db.read() as s:
+        agent = await s.get(Agent, who.id)
+        assert agent is not None
+        return JSONResponse(agent_view(agent))
+
+
+async def list_agents(request: Request) -> JSONResponse:
+    """
+    summary: Every active agent with presence, state (available, busy, away), queues and open tickets
+    responses:
+      200: {description: "{items: [agent]}"}
+    """
+    await require_agent(request)
+    async with ctx_of(request).db.read() as s:
+        return JSONResponse({"items": await queries.list_agents(s)})
+
+
+async def patch_agent(request: Request) -> JSONResponse:
+    """
+    summary: Change an agent's queues or capacity (supervisors and admins)
+    requestBody: {content: {application/json: {schema: {type: object, properties: {queues: {type: array, items: {type: string}}, capacity: {type: integer}}}}}}
+    responses:
+      200: {description: the agent}
+      403: {description: not a supervisor}
+    """
+    await require_agent(request, role="supervisor")
+    agent_id = _id(request, "agent_id", "agent id")
+    body = await read_json(request)
+    unknown = set(body) - {"queues", "capacity"}
+    if unknown:
+        raise ApiError(400, "unknown_field", f"unknown fields: {', '.join(sorted(unknown))}")
+    queues, capacity = body.get("queues"), body.get("capacity")
+    if queues is not None and (not isinstance(queues, list) or not all(isinstance(q, str) for q in queues)):
+        raise ApiError(400, "invalid", "queues must be a list of queue names")
+    if capacity is not None and (isinstance(capacity, bool) or not isinstance(capacity, int)):
+        raise ApiError(400, "invalid", "capacity must be a whole number")
+    ctx = ctx_of(request)
+    await agents.update_agent(ctx, agent_id, queues=queues, capacity=capacity)
+    async with ctx.db.read() as s:
+        found = [a for a in await queries.list_agents(s) if a["id"] == agent_id]
+    return JSONResponse(found[0])
+
+
+async def stats(request: Request) -> JSONResponse:
+    """
+    summary: The supervisor board's charts (waiting over the last hours, first responses and volume today)
+    parameters:
+      - {name: hours, in: query, schema: {type: integer, minimum: 1, maximum: 48}}
+    responses:
+      200: {description: "{waiting_series, first_response_today, volume_by_channel_today, handled_today}"}
+    """
+    await require_agent(request, role="supervisor")
+    hours = int_param(request.query_params.get("hours"), "hours") or 8
+    if hours > 48:
+        raise ApiError(400, "invalid", "hours must be 1 to 48")
+    async with ctx_of(request).db.read() as s:
+        return JSONResponse(await queries.board_stats(s, hours))
+
+
+async def list_canned(request: Request) -> JSONResponse:
+    """
+    summary: Canned responses (saved replies with placeholders such as {{customer.first_name}})
+    responses:
+      200: {description: "{items: [{id, title, body, shortcut}]}"}
+    """
+    await require_agent(request)
+    return JSONResponse({"items": await canned.list_all(ctx_of(request))})
+
+
+async def create_canned(request: Request) -> JSONResponse:
+    """
+    summary: Save a canned response (supervisors and admins)
+    requestBody: {content: {application/json: {schema: {type: object, properties: {title: {type: string}, body: {type: string}, shortcut: {type: string}}}}}}
+    responses:
+      201: {description: the canned response}
+    """
+    who = await require_agent(request, role="supervisor")
+    body = await read_json(request)
+    return JSONResponse(await canned.create(ctx_of(request), body, who.id), status_code=201)
+
+
+async def update_canned(request: Request) -> JSONResponse:
+    """
+    summary: Change a canned response (supervisors and admins)
+    responses:
+      200: {description: the canned response}
+    """
+    await require_agent(request, role="supervisor")
+    canned_id = _id(request, "canned_id", "canned response id")
+    return JSONResponse(await canned.update(ctx_of(request), canned_id, await read_json(request)))
+
+
+async def delete_canned(request: Request) -> Response:
+    """
+    summary: Delete a canned response (supervisors and admins)
+    responses:
+      204: {description: deleted}
+    """
+    await require_agent(request, role="supervisor")
+    await canned.delete(ctx_of(request), _id(request, "canned_id", "canned response id"))
+    return Response(status_code=204)
+
+
+routes = [
+    Route("/api/me", me, methods=["GET"]),
+    Route("/api/agents", list_agents, methods=["GET"]),
+    Route("/api/agents/{agent_id}", patch_agent, methods=["PATCH"]),
+    Route("/api/stats", stats, methods=["GET"]),
+    Route("/api/canned", list_canned, methods=["GET"]),
+    Route("/api/canned", create_canned, methods=["POST"]),
+    Route("/api/canned/{canned_id}", update_canned, methods=["PATCH"]),
+    Route("/api/canned/{canned_id}", delete_canned, methods=["DELETE"]),
+]
