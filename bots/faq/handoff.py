@@ -69,6 +69,20 @@ _ALONE_RE = re.compile(rf"\b{_ALONE}\b")
 _ALONE_OR_POLITE_RE = re.compile(rf"\b(?:{_ALONE}|{_POLITE})\b")
 _ALONE_MAX_CHARS = 100
 _NEGATIONS = frozenset({"not", "dont", "doesnt", "didnt", "never", "without", "wont", "nobody"})
+# words that may stand between a negation and the request it negates ("dont want to", "do not need")
+_CHAIN = frozenset(
+    {"i", "we", "want", "wanna", "need", "to", "would", "like", "be", "going", "gonna", "really"}
+)
+# "I need a person" with the weak word: only where the request plainly ends ("a person to person transfer"
+# is money, not a request)
+_WANT_PERSON = re.compile(
+    rf"\b{_WANT}{_GAP}(?:real\s+)?persons?(?=\s*$|\s+(?:please|pls|plz|now|asap|who|that|about|because"
+    rf"|instead|right|immediately|here|thanks|thank|urgently|today)\b)"
+)
+# a person word closing the message with a please/now: "my card never came, agent please"
+_TRAILING = re.compile(
+    rf"\b(?:{_STRONG}|(?:an?\s+)?(?:real\s+)?persons?)(?:\s+(?:please|pls|plz|now|asap))+\s*$"
+)
 _QUESTIONS = re.compile(r"\b(?:should|do\s+i\s+(?:need|have)\s+to|must\s+i)\b|\bdid$")
 _NON_WORD = re.compile(r"[\W_]+")
 _INVISIBLE = re.compile(r"['\u2019\u2018`\u00b4\u02bc\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
@@ -86,9 +100,10 @@ def wants_human(text: str) -> bool:
     cleaned = clean(text)
     if not cleaned:
         return False
-    if _only_asks_for_a_person(cleaned):
+    if _only_asks_for_a_person(cleaned) or _TRAILING.search(cleaned[-200:]):
         return True
-    return any(not _hedged(cleaned[: match.start()]) for match in _REQUEST.finditer(cleaned))
+    matches = [*_REQUEST.finditer(cleaned), *_WANT_PERSON.finditer(cleaned)]
+    return any(not _hedged(cleaned[: match.start()]) for match in matches)
 
 
 def _only_asks_for_a_person(cleaned: str) -> bool:
@@ -99,6 +114,13 @@ def _only_asks_for_a_person(cleaned: str) -> bool:
 
 
 def _hedged(before: str) -> bool:
-    """A negation or a "do I need to" question just before the request: not a request after all."""
+    """A negation of the request ("I don't want to talk to an agent") or a "do I need to" question just
+    before it: not a request after all. A negation about something else ("it never arrived, I need a
+    person") does not count: only request-chain words may stand between the negation and the request."""
     words = before[-60:].split()[-4:]
-    return bool(_NEGATIONS.intersection(words[-3:]) or _QUESTIONS.search(" ".join(words)))
+    for i in range(len(words) - 1, -1, -1):
+        if words[i] in _NEGATIONS:
+            if all(w in _CHAIN for w in words[i + 1 :]):
+                return True
+            break
+    return bool(_QUESTIONS.search(" ".join(words)))

@@ -143,3 +143,31 @@ def test_hostile_input_does_not_raise(text: str) -> None:
 def test_clean_drops_apostrophes_and_punctuation() -> None:
     assert clean("Can\u2019t I talk to a HUMAN?!") == "cant i talk to a human"
     assert clean("\u00a0\t\n") == ""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My order 4411 never arrived, I need a person please",
+        "my card has not arrived, agent please",
+        "it never came, can I talk to someone",
+        "I need a person",
+        "the app keeps crashing. human now please",
+    ],
+)
+def test_a_request_after_an_unrelated_negation_still_fires(text: str) -> None:
+    # the negation is about the parcel, not the request: the request wins over any FAQ match
+    assert wants_human(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I dont want a person",
+        "I do not need a human",
+        "I need a persons details",
+        "we need human verification",
+    ],
+)
+def test_negated_or_unrelated_person_words_do_not_fire(text: str) -> None:
+    assert not wants_human(text)

@@ -1,0 +1,1530 @@
+/* Switchboard agent console (GET /console). Plain ES2020, no dependencies, no build step.
+   Needs /static/common.js (window.SB) first. Everything a customer wrote reaches the page through SB.el or
+   textContent: it is always text, never markup. */
+"use strict";
+(function () {
+  const { el, api, session } = SB;
+
+  const ACTIVE = new Set(["new", "open", "pending"]);
+  const STATUSES = ["new", "open", "pending", "resolved", "closed"];
+  const PRIORITIES = ["low", "normal", "high", "urgent"];
+  const PRIORITY_RANK = { urgent: 0, high: 1, normal: 2, low: 3 };
+  const CHANNEL_LABEL = { chat: "Chat", email: "Email", sms: "SMS", phone: "Phone", voice: "Phone" };
+  const PRESENCE_KEY = "switchboard.console.presence";
+  const TITLE = "Switchboard";
+  const TYPING_MS = 4000;
+  const VIEWER_EXPIRE_MS = 45000;
+  const REANNOUNCE_MS = 20000;
+  const REPLYING_EVERY_MS = 3000;
+  const REPLYING_IDLE_MS = 8000;
+
+  const $ = (id) => document.getElementById(id);
+
+  /* ------------------------------------------------------------------ state */
+
+  const S = {
+    me: null, // {id, name, email, role, capacity, presence, queues: [names]}
+    sock: null,
+    presence: "away", // the server's word
+    tickets: new Map(), // id -> ticket view (the newest version seen)
+    touched: new Set(), // ticket ids changed by events while the lists reload
+    loadGen: 0,
+    customers: new Map(), // id -> {data, promise}
+    agents: new Map(), // id -> agent
+    queues: [], // queue names known to the server
+    canned: [],
+    current: null, // the open ticket: {id, messages: Map, customer, sending, pane refs}
+    unread: new Set(), // tickets newly assigned to me, not opened yet
+    viewers: new Map(), // ticket id -> Map(agent id -> {name, state, at})
+    typing: new Map(), // ticket id -> until (ms)
+    drafts: new Map(), // ticket id -> {text, mode}
+    mode: "reply", // reply | note
+    viewState: null,
+    viewSentAt: 0,
+    lastTypedAt: 0,
+    selfAssigned: null, // a ticket I assigned to myself: no "new ticket" alert for it
+  };
+
+  /* ------------------------------------------------------------------ small helpers */
+
+  const SVGNS = "http://www.w3.org/2000/svg";
+  const ICONS = {
+    chat: ["M4 5h16a1 1 0 0 1 1 1v10a1 1 0 0 1-1 1h-8.5L7 20.5V17H4a1 1 0 0 1-1-1V6a1 1 0 0 1 1-1z"],
+    email: ["M3.5 6h17v12h-17z", "M3.5 6.5 12 13l8.5-6.5"],
+    sms: ["M7.5 2.5h9a1 1 0 0 1 1 1v17a1 1 0 0 1-1 1h-9a1 1 0 0 1-1-1v-17a1 1 0 0 1 1-1z", "M10.5 18.5h3"],
+    phone: [
+      "M6.5 3.5h2.8l1.4 4.2-2 1.3a11 11 0 0 0 6.3 6.3l1.3-2 4.2 1.4v2.8a2 2 0 0 1-2 2A16 16 0 0 1 4.5 5.5a2 2 0 0 1 2-2z",
+    ],
+    note: ["M5 3.5h10l4 4v13H5z", "M15 3.5v4h4", "M8 12h8M8 15.5h6"],
+    id: ["M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8z", "M4.5 20.5a7.5 7.5 0 0 1 15 0"],
+    canned: ["M5 4.5h14v15H5z", "M8.5 9h7M8.5 12.5h7M8.5 16h4"],
+    tag: ["M3.5 12.3V4.5a1 1 0 0 1 1-1h7.8l8.2 8.2-8.8 8.8z", "M8 8h.01"],
+  };
+
+  function icon(name, cls) {
+    const svg = document.createElementNS(SVGNS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("class", "ic" + (cls ? " " + cls : ""));
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    for (const d of ICONS[name] || ICONS.id) {
+      const p = document.createElementNS(SVGNS, "path");
+      p.setAttribute("d", d);
+      svg.append(p);
+    }
+    return svg;
+  }
+
+  function channelIcon(channel) {
+    const key = channel === "voice" ? "phone" : channel;
+    const label = CHANNEL_LABEL[channel] || channel || "Unknown channel";
+    return el("span", { class: "chan chan-" + (ICONS[key] ? key : "other"), title: label },
+      icon(ICONS[key] ? key : "id"), el("span", { class: "sr-only" }, label));
+  }
+
+  function cap(s) {
+    s = String(s || "");
+    return s.charAt(0).toUpperCase() + s.slice(1);
+  }
+
+  function initials(name) {
+    const parts = String(name || "").replace(/[^\p{L}\p{N}\s]/gu, " ").trim().split(/\s+/).filter(Boolean);
+    const letters = parts.length > 1 ? parts[0][0] + parts[parts.length - 1][0] : (parts[0] || "?").slice(0, 2);
+    return letters.toUpperCase();
+  }
+
+  function firstName(name) {
+    return String(name || "").trim().split(/\s+/)[0] || "";
+  }
+
+  function clock(iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    const today = new Date();
+    const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    if (d.toDateString() === today.toDateString()) return time;
+    return d.toLocaleDateString([], { month: "short", day: "numeric" }) + ", " + time;
+  }
+
+  function fullDate(iso) {
+    return iso ? new Date(iso).toLocaleString() : "";
+  }
+
+  function waitSeconds(iso) {
+    return iso ? Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000) : null;
+  }
+
+  function isTypingTarget(t) {
+    if (!t || !(t instanceof Element)) return false;
+    if (t.isContentEditable) return true;
+    const tag = t.tagName;
+    if (tag === "TEXTAREA" || tag === "SELECT") return true;
+    if (tag !== "INPUT") return false;
+    return !["radio", "checkbox", "button", "submit", "reset", "range", "color"].includes(t.type);
+  }
+
+  function announce(text) {
+    const live = $("announcer");
+    live.textContent = "";
+    setTimeout(() => { live.textContent = text; }, 60);
+  }
+
+  function toast(text, kind) {
+    const box = el("div", { class: "toast" + (kind ? " " + kind : ""), role: kind === "error" ? "alert" : null }, text);
+    $("toasts").append(box);
+    setTimeout(() => box.remove(), kind === "error" ? 6000 : 3000);
+  }
+
+  function report(err, what) {
+    if (err && err.status === 401) {
+      showLogin("Your session has ended. Please sign in again.");
+      return;
+    }
+    toast(what + ": " + ((err && err.message) || "something went wrong"), "error");
+  }
+
+  /* ------------------------------------------------------------------ sound and title */
+
+  let audio = null;
+  function unlockAudio() {
+    try {
+      const Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!Ctx) return;
+      if (!audio) audio = new Ctx();
+      if (audio.state === "suspended") audio.resume().catch(() => {});
+    } catch (_) { audio = null; }
+  }
+
+  function beep() {
+    try {
+      if (!audio) return; // no user gesture yet: the browser would refuse anyway
+      if (audio.state === "suspended") audio.resume().catch(() => {});
+      const t = audio.currentTime;
+      for (const [i, f] of [[0, 880], [1, 1175]]) {
+        const o = audio.createOscillator();
+        const g = audio.createGain();
+        o.type = "sine";
+        o.frequency.value = f;
+        const s = t + i * 0.16;
+        g.gain.setValueAtTime(0.0001, s);
+        g.gain.exponentialRampToValueAtTime(0.12, s + 0.02);
+        g.gain.exponentialRampToValueAtTime(0.0001, s + 0.22);
+        o.connect(g).connect(audio.destination);
+        o.start(s);
+        o.stop(s + 0.25);
+      }
+    } catch (_) { /* sound is a nicety */ }
+  }
+
+  function updateTitle() {
+    const n = S.unread.size;
+    document.title = (n ? "(" + n + ") " : "") + TITLE;
+  }
+
+  /* ------------------------------------------------------------------ tickets store */
+
+  function isMine(t) {
+    return !!S.me && t.assignee_id === S.me.id && ACTIVE.has(t.status);
+  }
+
+  function inMyQueues(t) {
+    return !!S.me && (S.me.queues || []).includes(t.queue);
+  }
+
+  /** Keep the newer of the held and the given view; true when the given one was taken. */
+  function storeTicket(t) {
+    if (!t || t.id === undefined) return false;
+    if (t.messages) {
+      t = Object.assign({}, t);
+      delete t.messages;
+    }
+    const held = S.tickets.get(t.id);
+    if (held && (held.version || 0) > (t.version || 0)) return false;
+    S.tickets.set(t.id, t);
+    return true;
+  }
+
+  function byPriorityThen(key, dir) {
+    return (a, b) => {
+      const p = (PRIORITY_RANK[a.priority] ?? 2) - (PRIORITY_RANK[b.priority] ?? 2);
+      if (p) return p;
+      const x = a[key] || a.created_at || "";
+      const y = b[key] || b.created_at || "";
+      return x < y ? -dir : x > y ? dir : b.id - a.id;
+    };
+  }
+
+  function myTickets() {
+    return [...S.tickets.values()].filter(isMine).sort(byPriorityThen("updated_at", -1));
+  }
+
+  function waitingIn(queue) {
+    return [...S.tickets.values()]
+      .filter((t) => t.waiting && t.queue === queue && !isMine(t))
+      .sort(byPriorityThen("queued_at", 1));
+  }
+
+  async function loadLists() {
+    if (!S.me) return;
+    const gen = ++S.loadGen;
+    S.touched = new Set();
+    const requests = [api("GET", "/api/tickets?assignee=" + S.me.id + "&status=new,open,pending&limit=200")];
+    for (const q of S.me.queues || []) {
+      requests.push(api("GET", "/api/tickets?queue=" + encodeURIComponent(q) + "&waiting=true&status=new,open&limit=200"));
+    }
+    const results = await Promise.allSettled(requests);
+    if (gen !== S.loadGen) return;
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed && failed.reason && failed.reason.status === 401) return showLogin("Your session has ended. Please sign in again.");
+    const fresh = new Map();
+    for (const r of results) {
+      if (r.status !== "fulfilled") continue;
+      for (const t of r.value.items || []) {
+        const f = fresh.get(t.id);
+        if (!f || (t.version || 0) >= (f.version || 0)) fresh.set(t.id, t);
+      }
+    }
+    for (const [id, t] of S.tickets) {
+      // keep what events brought in while the lists loaded, the open ticket, and everything if a list failed
+      const keep = failed || S.touched.has(id) || (S.current && S.current.id === id);
+      if (!keep) continue;
+      const f = fresh.get(id);
+      if (!f || (t.version || 0) > (f.version || 0)) fresh.set(id, t);
+    }
+    S.tickets = fresh;
+    for (const id of [...S.unread]) if (!fresh.has(id) || !isMine(fresh.get(id))) S.unread.delete(id);
+    updateTitle();
+    renderLists();
+    if (S.current) updateTicketHead();
+  }
+
+  /* ------------------------------------------------------------------ customers */
+
+  function fetchCustomer(id, force) {
+    let entry = S.customers.get(id);
+    if (entry && !force && (entry.data || entry.pending)) return entry.promise;
+    if (!entry) {
+      entry = { data: null, pending: false, promise: null };
+      S.customers.set(id, entry);
+    }
+    entry.pending = true;
+    entry.promise = api("GET", "/api/customers/" + id)
+      .then((c) => {
+        entry.data = c;
+        entry.pending = false;
+        renderLists();
+        if (S.current && S.current.ticket() && S.current.ticket().customer_id === id) {
+          updateTicketHead();
+          renderThread(false, true);
+        }
+        return c;
+      })
+      .catch(() => {
+        entry.pending = false;
+        return null;
+      });
+    return entry.promise;
+  }
+
+  function customerName(id) {
+    if (id === null || id === undefined) return "Unknown customer";
+    const entry = S.customers.get(id);
+    if (!entry) fetchCustomer(id);
+    return (entry && entry.data && entry.data.name) || "Customer #" + id;
+  }
+
+  /* ------------------------------------------------------------------ lists (the left column) */
+
+  function listItem(t, kind) {
+    const current = S.current && S.current.id === t.id;
+    const unread = S.unread.has(t.id);
+    const time = kind === "queue"
+      ? el("span", { class: "tk-time wait", "data-since": t.queued_at || t.created_at, title: "Waiting since " + fullDate(t.queued_at) },
+        SB.duration(waitSeconds(t.queued_at || t.created_at)))
+      : el("span", { class: "tk-time", "data-ago": t.updated_at, title: "Updated " + fullDate(t.updated_at) }, SB.ago(t.updated_at));
+    const badges = [];
+    if (unread) badges.push(el("span", { class: "badge new" }, "New"));
+    if (t.priority === "urgent" || t.priority === "high") badges.push(el("span", { class: "badge prio-" + t.priority }, cap(t.priority)));
+    if (kind === "mine" && t.status !== "open") badges.push(el("span", { class: "badge st-" + t.status }, cap(t.status)));
+    if (S.typing.get(t.id) > Date.now()) badges.push(el("span", { class: "badge typing" }, "typing…"));
+    return el("li", {},
+      el("button", {
+        type: "button",
+        class: "tk" + (unread ? " unread" : "") + (current ? " current" : ""),
+        "data-ticket-id": t.id,
+        "aria-current": current ? "true" : null,
+        onclick: () => openTicket(t.id),
+      },
+      el("span", { class: "tk-row" }, channelIcon(t.channel), el("span", { class: "tk-name" }, customerName(t.customer_id)), time),
+      el("span", { class: "tk-subject" }, t.subject || "(no subject)"),
+      el("span", { class: "tk-meta" }, el("span", { class: "tk-id" }, "#" + t.id), ...badges)));
+  }
+
+  function listSection(key, title, count, items, kind, empty) {
+    const hid = "list-" + key;
+    return el("section", { class: "list", "aria-labelledby": hid },
+      el("h2", { class: "list-title", id: hid },
+        el("span", { class: "list-name" }, title),
+        el("span", { class: "count", title: count }, String(items.length)),
+        el("span", { class: "sr-only" }, " (" + count + ")")),
+      items.length
+        ? el("ul", { class: "tickets" }, items.map((t) => listItem(t, kind)))
+        : el("p", { class: "empty" }, empty));
+  }
+
+  function renderLists() {
+    if (!S.me) return;
+    const nav = $("lists");
+    const active = document.activeElement;
+    const focusId = active && nav.contains(active) && active.dataset ? active.dataset.ticketId : null;
+    const mine = myTickets();
+    const sections = [listSection("mine", "My tickets", mine.length + " open tickets assigned to you", mine, "mine",
+      "Nothing assigned to you right now.")];
+    for (const q of S.me.queues || []) {
+      const items = waitingIn(q);
+      sections.push(listSection("q-" + q.replace(/[^\w-]/g, "_"), "Waiting · " + q, items.length + " waiting in " + q, items, "queue",
+        "No one is waiting."));
+    }
+    if (!(S.me.queues || []).length) sections.push(el("p", { class: "empty" }, "You are in no queue yet."));
+    nav.replaceChildren(...sections);
+    if (focusId) {
+      const again = nav.querySelector('[data-ticket-id="' + CSS.escape(focusId) + '"]');
+      if (again) again.focus();
+    }
+  }
+
+  function listOrder() {
+    const ids = [];
+    for (const b of $("lists").querySelectorAll("[data-ticket-id]")) {
+      const id = Number(b.dataset.ticketId);
+      if (!ids.includes(id)) ids.push(id);
+    }
+    return ids;
+  }
+
+  function step(delta) {
+    const ids = listOrder();
+    if (!ids.length) return;
+    const at = S.current ? ids.indexOf(S.current.id) : -1;
+    let next;
+    if (at < 0) next = delta > 0 ? 0 : ids.length - 1;
+    else next = Math.min(ids.length - 1, Math.max(0, at + delta));
+    openTicket(ids[next]);
+    const b = $("lists").querySelector('[data-ticket-id="' + ids[next] + '"]');
+    if (b) b.scrollIntoView({ block: "nearest" });
+  }
+
+  /* ------------------------------------------------------------------ socket events */
+
+  function onFrame(f) {
+    switch (f.type) {
+      case "ready":
+        return;
+      case "status":
+        S.presence = f.status;
+        renderPresence();
+        return;
+      case "ticket.created":
+      case "ticket.assigned":
+      case "ticket.updated":
+      case "message.created":
+        return onTicketEvent(f);
+      case "agent.presence":
+        return onAgentPresence(f.data || {});
+      case "agent.updated":
+        return onAgentUpdated(f.data || {});
+      case "ticket.viewing":
+        return onViewing(f.data || {});
+      case "customer.typing":
+        return onCustomerTyping(f.data || {});
+      case "error":
+        if (f.code !== "unknown_type") console.warn("switchboard:", f.code, f.message);
+        return;
+      default:
+        return;
+    }
+  }
+
+  function onTicketEvent(f) {
+    const d = f.data || {};
+    const tid = d.ticket_id ?? (d.ticket && d.ticket.id);
+    if (tid === undefined || tid === null) return;
+    S.touched.add(tid);
+    const held = S.tickets.get(tid);
+    const wasMine = !!held && isMine(held);
+    if (d.ticket) {
+      const t = Object.assign({}, d.ticket);
+      if (t.version === undefined && typeof f.seq === "number") t.version = f.seq;
+      storeTicket(t);
+    }
+    const now = S.tickets.get(tid);
+    if (now && isMine(now) && !wasMine && S.selfAssigned !== tid) onAssignedToMe(now);
+    if (S.selfAssigned === tid && now && isMine(now)) S.selfAssigned = null;
+    if (f.type === "message.created" && S.current && S.current.id === tid && d.message) {
+      S.current.messages.set(d.message.id, d.message);
+      if (d.message.author === "customer") S.typing.delete(tid);
+      renderThread(false);
+      renderTyping();
+      refreshHistorySoon();
+    }
+    renderLists();
+    if (S.current && S.current.id === tid) updateTicketHead();
+  }
+
+  function onAssignedToMe(t) {
+    if (!(S.current && S.current.id === t.id)) S.unread.add(t.id);
+    updateTitle();
+    beep();
+    const name = customerName(t.customer_id);
+    announce("New ticket assigned to you: " + name + ", " + (t.subject || "no subject"));
+  }
+
+  function onAgentPresence(d) {
+    const a = S.agents.get(d.agent_id);
+    if (a) a.presence = d.presence;
+    if (S.me && d.agent_id === S.me.id) {
+      S.presence = d.presence;
+      renderPresence();
+    }
+    if (S.current) updateAssigneeOptions();
+  }
+
+  async function onAgentUpdated(d) {
+    if (!S.me || d.agent_id !== S.me.id) {
+      loadAgents();
+      return;
+    }
+    // a supervisor changed my queues: the lists follow
+    try {
+      Object.assign(S.me, await api("GET", "/api/me"));
+    } catch (e) {
+      return report(e, "Could not reload your profile");
+    }
+    loadAgents();
+    loadLists();
+  }
+
+  function onViewing(d) {
+    if (!S.me || d.agent_id === S.me.id || d.ticket_id === undefined) return;
+    let m = S.viewers.get(d.ticket_id);
+    if (!m) S.viewers.set(d.ticket_id, (m = new Map()));
+    // (the server announces us once more to a newcomer, so both sides learn of each other)
+    if (d.state === "left") m.delete(d.agent_id);
+    else m.set(d.agent_id, { name: d.agent_name || "Another agent", state: d.state, at: Date.now() });
+    if (S.current && S.current.id === d.ticket_id) renderCollision();
+  }
+
+  function onCustomerTyping(d) {
+    if (d.ticket_id === undefined) return;
+    S.typing.set(d.ticket_id, Date.now() + TYPING_MS);
+    if (S.current && S.current.id === d.ticket_id) renderTyping();
+  }
+
+  /* ------------------------------------------------------------------ presence and connection */
+
+  function wantedPresence() {
+    return localStorage.getItem(PRESENCE_KEY);
+  }
+
+  function setPresence(value) {
+    localStorage.setItem(PRESENCE_KEY, value);
+    S.presence = value;
+    renderPresence();
+    if (S.sock) S.sock.send({ type: "status", status: value });
+  }
+
+  function renderPresence() {
+    const box = $("presence");
+    box.dataset.state = S.presence;
+    for (const input of box.querySelectorAll("input")) input.checked = input.value === S.presence;
+  }
+
+  function onState(state) {
+    const c = $("conn");
+    c.dataset.state = state;
+    c.textContent = state === "open" ? "Live" : state === "connecting" ? "Connecting…" : "Reconnecting…";
+    c.title = state === "open" ? "Connected: the lists update live" : "Not connected: retrying";
+  }
+
+  function onOpen() {
+    const want = wantedPresence();
+    if (want) S.sock.send({ type: "status", status: want });
+    if (S.current) sendViewing(S.viewState || "viewing");
+    // events missed while disconnected come from the API
+    loadLists().catch((e) => report(e, "Could not load the ticket lists"));
+    if (S.current) reloadCurrent();
+  }
+
+  /* ------------------------------------------------------------------ collision (viewing) */
+
+  function sendViewing(state) {
+    if (!S.current || !S.sock) return;
+    S.viewState = state === "left" ? null : state;
+    S.viewSentAt = Date.now();
+    S.sock.send({ type: "viewing", ticket_id: S.current.id, state });
+  }
+
+  function onReplyInput() {
+    S.lastTypedAt = Date.now();
+    if (S.viewState !== "replying" || Date.now() - S.viewSentAt >= REPLYING_EVERY_MS) sendViewing("replying");
+  }
+
+  function tickViewing() {
+    if (!S.current) return;
+    const now = Date.now();
+    if (S.viewState === "replying" && now - S.lastTypedAt > REPLYING_IDLE_MS) sendViewing("viewing");
+    else if (now - S.viewSentAt >= REANNOUNCE_MS) sendViewing(S.viewState || "viewing");
+  }
+
+  function renderCollision() {
+    const cur = S.current;
+    if (!cur || !cur.refs) return;
+    const m = S.viewers.get(cur.id);
+    const others = m ? [...m.values()] : [];
+    const box = cur.refs.collision;
+    if (!others.length) {
+      box.hidden = true;
+      box.replaceChildren();
+      return;
+    }
+    const replying = others.filter((o) => o.state === "replying");
+    const viewing = others.filter((o) => o.state !== "replying");
+    const parts = [];
+    const names = (list) => list.map((o) => o.name).join(", ");
+    if (replying.length) parts.push(names(replying) + (replying.length > 1 ? " are replying" : " is replying") + " to this ticket");
+    if (viewing.length) parts.push(names(viewing) + (viewing.length > 1 ? " are also viewing" : " is also viewing") + " this ticket");
+    box.hidden = false;
+    box.className = "collision" + (replying.length ? " replying" : "");
+    box.replaceChildren(el("span", { class: "collision-dot", "aria-hidden": "true" }), parts.join(" · ") + ".");
+  }
+
+  /* ------------------------------------------------------------------ the ticket view */
+
+  function openTicket(id) {
+    const hash = "#/tickets/" + id;
+    if (location.hash !== hash) history.replaceState(null, "", hash);
+    showTicket(Number(id));
+  }
+
+  function route() {
+    const m = /^#\/tickets\/(\d+)$/.exec(location.hash);
+    if (m) showTicket(Number(m[1]));
+  }
+
+  function leaveTicket() {
+    const cur = S.current;
+    if (!cur) return;
+    if (cur.refs) {
+      const text = cur.refs.box.value;
+      if (text) S.drafts.set(cur.id, { text, mode: S.mode });
+      else S.drafts.delete(cur.id);
+    }
+    sendViewing("left");
+    S.current = null;
+  }
+
+  function showTicket(id) {
+    if (!S.me || (S.current && S.current.id === id)) return;
+    leaveTicket();
+    const cur = { id, messages: new Map(), loaded: false, sending: false, refs: null, customerId: null };
+    cur.ticket = () => S.tickets.get(id);
+    S.current = cur;
+    if (S.unread.delete(id)) updateTitle();
+    buildTicketPane(cur);
+    renderCustomerPane(cur);
+    renderLists();
+    sendViewing("viewing");
+    reloadCurrent();
+  }
+
+  async function reloadCurrent() {
+    const cur = S.current;
+    if (!cur) return;
+    let t;
+    try {
+      t = await api("GET", "/api/tickets/" + cur.id);
+    } catch (e) {
+      if (S.current !== cur) return;
+      if (e.status === 401) return showLogin("Your session has ended. Please sign in again.");
+      cur.refs.thread.replaceChildren(el("li", { class: "thread-note error", role: "alert" },
+        e.status === 404 ? "This ticket does not exist or you cannot see it." : "Could not load the ticket: " + e.message));
+      return;
+    }
+    if (S.current !== cur) return;
+    for (const m of t.messages || []) cur.messages.set(m.id, m);
+    storeTicket(t);
+    cur.loaded = true;
+    updateTicketHead();
+    renderThread(true);
+    renderLists();
+    const cid = t.customer_id;
+    if (cur.customerId !== cid) {
+      cur.customerId = cid;
+      loadCustomerPane(cur, cid);
+    }
+  }
+
+  function buildEmptyPane() {
+    $("ticket-pane").replaceChildren(
+      el("div", { class: "empty-state" },
+        el("div", { class: "empty-icon", "aria-hidden": "true" }, icon("chat")),
+        el("h1", { class: "empty-title" }, "No ticket open"),
+        el("p", {}, "Pick a ticket from the list on the left. New tickets assigned to you appear there live."),
+        el("p", { class: "muted" }, "Press ", el("kbd", {}, "j"), " to open the first one, ", el("kbd", {}, "?"), " for all shortcuts.")));
+    $("customer-pane").replaceChildren(el("div", { class: "aside-empty" }, el("p", { class: "muted" }, "The customer's profile and history show here.")));
+  }
+
+  function selectField(label, id, options, onchange) {
+    const select = el("select", { id, onchange }, options.map(([value, text]) => el("option", { value }, text)));
+    return { select, field: el("div", { class: "field" }, el("label", { for: id }, label), select) };
+  }
+
+  function buildTicketPane(cur) {
+    const t = cur.ticket() || { id: cur.id, subject: "", status: "", priority: "", tags: [] };
+    const refs = {};
+    cur.refs = refs;
+
+    refs.subject = el("h1", { class: "subject", id: "ticket-subject" }, t.subject || "Ticket #" + cur.id);
+    refs.idBadge = el("span", { class: "ticket-id" }, "#" + cur.id);
+    refs.channel = el("span", { class: "ticket-channel" });
+    refs.meta = el("p", { class: "ticket-meta" });
+    refs.take = el("button", { type: "button", class: "btn secondary", onclick: takeTicket, hidden: true }, "Assign to me");
+    refs.resolve = el("button", { type: "button", class: "btn secondary", onclick: resolveTicket, title: "Resolve (e)" }, "Resolve");
+
+    const status = selectField("Status", "f-status", STATUSES.map((s) => [s, cap(s)]),
+      (e) => patchTicket({ status: e.target.value }, "Status set to " + e.target.value));
+    const priority = selectField("Priority", "f-priority", PRIORITIES.map((p) => [p, cap(p)]),
+      (e) => patchTicket({ priority: e.target.value }, "Priority set to " + e.target.value));
+    const assignee = selectField("Assignee", "f-assignee", [["", "Unassigned"]], (e) => {
+      const v = e.target.value;
+      const id = v === "" ? null : Number(v);
+      if (id === S.me.id) S.selfAssigned = cur.id;
+      const who = id === null ? "nobody" : (S.agents.get(id) || {}).name || "agent #" + id;
+      patchTicket({ assignee_id: id }, "Assigned to " + who);
+    });
+    const queue = selectField("Queue", "f-queue", [], (e) => patchTicket({ queue: e.target.value }, "Moved to queue " + e.target.value));
+    refs.status = status.select;
+    refs.priority = priority.select;
+    refs.assignee = assignee.select;
+    refs.queue = queue.select;
+
+    refs.tagList = el("ul", { class: "tag-list", "aria-label": "Current tags" });
+    refs.tagInput = el("input", {
+      type: "text", id: "f-tag", class: "tag-input", placeholder: "Add tag…", autocomplete: "off", maxlength: 40,
+      onkeydown: onTagKey,
+    });
+    const tags = el("div", { class: "field tags-field" }, el("label", { for: "f-tag" }, "Tags"),
+      el("div", { class: "tags" }, refs.tagList, refs.tagInput));
+
+    const head = el("header", { class: "ticket-head" },
+      el("div", { class: "title-row" },
+        el("div", { class: "title-main" }, refs.channel, refs.subject, refs.idBadge),
+        el("div", { class: "title-actions" }, refs.take, refs.resolve)),
+      refs.meta,
+      el("div", { class: "props" }, status.field, priority.field, assignee.field, queue.field, tags));
+
+    refs.collision = el("div", { class: "collision", role: "status", hidden: true });
+    refs.thread = el("ol", { class: "thread", role: "log", "aria-label": "Conversation", tabindex: "0" },
+      el("li", { class: "thread-note" }, "Loading the conversation…"));
+    refs.typing = el("div", { class: "typing", "aria-live": "polite" });
+
+    const composer = buildComposer(cur, refs);
+    $("ticket-pane").replaceChildren(head, refs.collision, refs.thread, refs.typing, composer);
+    updateTicketHead();
+    renderCollision();
+    renderTyping();
+    const draft = S.drafts.get(cur.id);
+    refs.box.value = draft ? draft.text : "";
+    setMode(draft ? draft.mode : "reply");
+  }
+
+  function updateTicketHead() {
+    const cur = S.current;
+    if (!cur || !cur.refs) return;
+    const t = cur.ticket();
+    if (!t) return;
+    const r = cur.refs;
+    r.subject.textContent = t.subject || "Ticket #" + t.id;
+    r.channel.replaceChildren(channelIcon(t.channel));
+    const bits = [customerName(t.customer_id), "via " + (CHANNEL_LABEL[t.channel] || t.channel || "unknown channel")];
+    if (t.created_at) bits.push("opened " + SB.ago(t.created_at) + " ago");
+    if (t.waiting) bits.push("waiting " + SB.duration(waitSeconds(t.queued_at)));
+    if (t.first_response_at) bits.push("first reply " + clock(t.first_response_at));
+    r.meta.textContent = bits.join(" · ");
+    r.meta.title = "Created " + fullDate(t.created_at);
+    const focused = document.activeElement;
+    if (focused !== r.status) r.status.value = t.status;
+    if (focused !== r.priority) r.priority.value = t.priority;
+    updateAssigneeOptions();
+    updateQueueOptions();
+    r.take.hidden = t.assignee_id === S.me.id;
+    r.resolve.hidden = t.status === "resolved" || t.status === "closed";
+    r.sendHint.textContent = S.mode === "note"
+      ? "Only agents see notes · Ctrl+Enter to add"
+      : "Sends by " + (CHANNEL_LABEL[t.channel] || t.channel || "its channel") + " · Ctrl+Enter to send";
+    renderTags(t.tags || []);
+  }
+
+  function updateAssigneeOptions() {
+    const cur = S.current;
+    if (!cur || !cur.refs) return;
+    const t = cur.ticket();
+    const sel = cur.refs.assignee;
+    if (document.activeElement === sel) return;
+    const agents = [...S.agents.values()].sort((a, b) => String(a.name).localeCompare(String(b.name)));
+    if (t && t.assignee_id !== null && t.assignee_id !== undefined && !S.agents.has(t.assignee_id)) {
+      agents.push({ id: t.assignee_id, name: t.assignee_id === S.me.id ? S.me.name : "Agent #" + t.assignee_id });
+    }
+    if (!agents.some((a) => a.id === S.me.id)) agents.unshift({ id: S.me.id, name: S.me.name, presence: S.presence });
+    const options = [el("option", { value: "" }, "Unassigned")];
+    for (const a of agents) {
+      let text = a.name + (a.id === S.me.id ? " (you)" : "");
+      if (a.presence && a.id !== S.me.id) text += " — " + a.presence;
+      options.push(el("option", { value: a.id }, text));
+    }
+    sel.replaceChildren(...options);
+    sel.value = t && t.assignee_id !== null && t.assignee_id !== undefined ? String(t.assignee_id) : "";
+  }
+
+  function updateQueueOptions() {
+    const cur = S.current;
+    if (!cur || !cur.refs) return;
+    const t = cur.ticket();
+    const sel = cur.refs.queue;
+    if (document.activeElement === sel) return;
+    const names = new Set([...S.queues, ...(S.me.queues || [])]);
+    if (t && t.queue) names.add(t.queue);
+    sel.replaceChildren(...[...names].sort().map((n) => el("option", { value: n }, n)));
+    if (t && t.queue) sel.value = t.queue;
+  }
+
+  function renderTags(tags) {
+    const cur = S.current;
+    cur.refs.tagList.replaceChildren(...tags.map((tag) => el("li", { class: "tag" },
+      el("span", {}, tag),
+      el("button", { type: "button", class: "tag-x", "aria-label": "Remove tag " + tag, onclick: () => removeTag(tag) }, "×"))));
+  }
+
+  function onTagKey(e) {
+    const input = e.target;
+    if (e.key === "Enter" || e.key === ",") {
+      e.preventDefault();
+      const tag = input.value.trim().replace(/,/g, "").toLowerCase();
+      if (!tag) return;
+      const t = S.current && S.current.ticket();
+      if (!t) return;
+      input.value = "";
+      if ((t.tags || []).includes(tag)) return;
+      patchTicket({ tags: [...(t.tags || []), tag] }, "Tag " + tag + " added");
+    } else if (e.key === "Backspace" && !input.value) {
+      const t = S.current && S.current.ticket();
+      if (t && (t.tags || []).length) removeTag(t.tags[t.tags.length - 1]);
+    }
+  }
+
+  function removeTag(tag) {
+    const t = S.current && S.current.ticket();
+    if (!t) return;
+    patchTicket({ tags: (t.tags || []).filter((x) => x !== tag) }, "Tag " + tag + " removed");
+  }
+
+  async function patchTicket(changes, done) {
+    const cur = S.current;
+    if (!cur) return;
+    try {
+      const t = await api("PATCH", "/api/tickets/" + cur.id, changes);
+      storeTicket(t);
+      if (done) toast(done);
+    } catch (e) {
+      report(e, "Could not update the ticket");
+    }
+    renderLists();
+    if (S.current === cur) updateTicketHead();
+  }
+
+  function takeTicket() {
+    if (!S.current) return;
+    S.selfAssigned = S.current.id;
+    patchTicket({ assignee_id: S.me.id }, "Assigned to you");
+  }
+
+  function resolveTicket() {
+    const t = S.current && S.current.ticket();
+    if (!t || t.status === "resolved" || t.status === "closed") return;
+    patchTicket({ status: "resolved" }, "Ticket #" + t.id + " resolved");
+  }
+
+  /* ------------------------------------------------------------------ conversation */
+
+  function authorLabel(m, customer) {
+    if (m.author === "customer") return (customer && customer.name) || "Customer";
+    if (m.author === "agent") {
+      if (S.me && m.agent_id === S.me.id) return S.me.name + " (you)";
+      const a = S.agents.get(m.agent_id);
+      return a ? a.name : "Agent";
+    }
+    if (m.author === "bot") return "Bot";
+    return "System";
+  }
+
+  function messageRow(m, customer) {
+    if (m.author === "system" && !m.internal) {
+      return el("li", { class: "msg from-system", "data-seq": m.seq },
+        el("span", { class: "sys-text" }, m.body), el("time", { datetime: m.created_at, title: fullDate(m.created_at) }, clock(m.created_at)));
+    }
+    const who = authorLabel(m, customer);
+    const cls = "msg from-" + m.author + (m.internal ? " note" : "") + (m.direction === "out" ? " out" : " in");
+    const head = el("div", { class: "msg-head" },
+      el("span", { class: "author" }, who),
+      m.internal ? el("span", { class: "note-label" }, icon("note"), "Internal note") : null,
+      m.internal ? null : channelIcon(m.channel),
+      el("time", { datetime: m.created_at, title: fullDate(m.created_at) }, clock(m.created_at)),
+      m.direction === "out" && m.status && !m.internal && m.status !== "sent" && m.status !== "delivered"
+        ? el("span", { class: "delivery st-" + m.status }, m.status)
+        : null);
+    let avatarName = who;
+    if (m.author === "agent") avatarName = (S.agents.get(m.agent_id) || (S.me && m.agent_id === S.me.id ? S.me : {})).name || "Agent";
+    return el("li", { class: cls, "data-seq": m.seq },
+      el("span", { class: "avatar av-" + m.author, "aria-hidden": "true" }, m.author === "bot" ? "B" : initials(avatarName)),
+      el("div", { class: "bubble" }, head, el("div", { class: "body" }, m.body)));
+  }
+
+  function renderThread(forceBottom, rebuild) {
+    const cur = S.current;
+    if (!cur || !cur.refs || !cur.loaded) return;
+    const thread = cur.refs.thread;
+    const nearBottom = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 80;
+    const customer = currentCustomer();
+    const msgs = [...cur.messages.values()].sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0) || a.id - b.id);
+    const keys = msgs.map((m) => m.id + ":" + (m.status || ""));
+    const had = cur.rendered || [];
+    const appendOnly = !rebuild && had.length > 0 && had.length <= keys.length && had.every((k, i) => k === keys[i]);
+    if (appendOnly) {
+      // only new messages at the end: append them (screen readers announce just those)
+      for (const m of msgs.slice(had.length)) thread.append(messageRow(m, customer));
+    } else {
+      const rows = msgs.map((m) => messageRow(m, customer));
+      if (!rows.length) rows.push(el("li", { class: "thread-note" }, "No messages yet."));
+      // a whole new conversation is not news: keep screen readers from reading it all out
+      thread.setAttribute("aria-busy", "true");
+      thread.replaceChildren(...rows);
+      setTimeout(() => thread.removeAttribute("aria-busy"), 0);
+    }
+    cur.rendered = keys;
+    if (forceBottom || nearBottom) thread.scrollTop = thread.scrollHeight;
+  }
+
+  function renderTyping() {
+    const cur = S.current;
+    if (!cur || !cur.refs) return;
+    const on = (S.typing.get(cur.id) || 0) > Date.now();
+    const box = cur.refs.typing;
+    if (on === !!box.dataset.on) return;
+    box.dataset.on = on ? "1" : "";
+    box.replaceChildren(...(on ? [el("span", { class: "dots", "aria-hidden": "true" }, el("i"), el("i"), el("i")), "Customer is typing…"] : []));
+  }
+
+  function currentCustomer() {
+    const t = S.current && S.current.ticket();
+    if (!t) return null;
+    const entry = S.customers.get(t.customer_id);
+    return entry ? entry.data : null;
+  }
+
+  /* ------------------------------------------------------------------ composer */
+
+  function buildComposer(cur, refs) {
+    const modeInput = (value, text) => el("label", { class: "mode mode-" + value },
+      el("input", { type: "radio", name: "compose-mode", value, onchange: () => setMode(value) }), text);
+    refs.modes = el("fieldset", { class: "modes" }, el("legend", { class: "sr-only" }, "Message type"),
+      modeInput("reply", "Reply to customer"), modeInput("note", "Internal note"));
+    refs.boxLabel = el("label", { for: "reply-box", class: "sr-only" }, "Reply to the customer");
+    refs.box = el("textarea", {
+      id: "reply-box", class: "reply-box", rows: 4, "aria-describedby": "send-hint",
+      "aria-autocomplete": "list", "aria-controls": "slash-list",
+      placeholder: "Write a reply…  Type / for canned responses",
+      onkeydown: onBoxKey, oninput: onBoxInput,
+    });
+    refs.slash = el("ul", { class: "suggest", id: "slash-list", role: "listbox", "aria-label": "Canned responses", hidden: true });
+    refs.cannedBtn = el("button", {
+      type: "button", class: "btn ghost small", "aria-haspopup": "dialog", "aria-expanded": "false",
+      onclick: () => togglePicker(),
+    }, icon("canned"), "Canned responses");
+    refs.picker = el("div", { class: "picker", role: "dialog", "aria-label": "Canned responses", hidden: true });
+    refs.sendHint = el("span", { class: "hint", id: "send-hint" });
+    refs.sendErr = el("p", { class: "composer-error", role: "alert", hidden: true });
+    refs.send = el("button", { type: "button", class: "btn primary", onclick: sendMessage }, "Send");
+    return el("section", { class: "composer", "aria-label": "Reply" },
+      refs.modes,
+      el("div", { class: "box-wrap" }, refs.boxLabel, refs.box, refs.slash, refs.picker),
+      refs.sendErr,
+      el("div", { class: "composer-bar" }, refs.cannedBtn, refs.sendHint, el("span", { class: "spacer" }), refs.send));
+  }
+
+  function setMode(mode) {
+    S.mode = mode;
+    const cur = S.current;
+    if (!cur || !cur.refs) return;
+    const r = cur.refs;
+    for (const input of r.modes.querySelectorAll("input")) input.checked = input.value === mode;
+    r.box.closest(".composer").classList.toggle("is-note", mode === "note");
+    r.boxLabel.textContent = mode === "note" ? "Internal note (only agents see it)" : "Reply to the customer";
+    r.box.placeholder = mode === "note"
+      ? "Write an internal note: only agents see it…"
+      : "Write a reply…  Type / for canned responses";
+    r.send.textContent = mode === "note" ? "Add note" : "Send";
+    updateTicketHead();
+  }
+
+  async function sendMessage() {
+    const cur = S.current;
+    if (!cur || !cur.refs || cur.sending) return;
+    const r = cur.refs;
+    const text = r.box.value.replace(/\s+$/, "");
+    if (!text.trim()) {
+      r.box.focus();
+      return;
+    }
+    const internal = S.mode === "note";
+    cur.sending = true;
+    r.send.disabled = true;
+    try {
+      const m = await api("POST", "/api/tickets/" + cur.id + "/messages", { body: text, internal });
+      if (S.current === cur) {
+        if (m && m.id !== undefined) cur.messages.set(m.id, m);
+        if (r.box.value.replace(/\s+$/, "") === text) r.box.value = "";
+        S.drafts.delete(cur.id);
+        r.sendErr.hidden = true;
+        closeSlash();
+        renderThread(true);
+        sendViewing("viewing");
+        refreshHistorySoon();
+      }
+    } catch (e) {
+      if (e.status === 401) return showLogin("Your session has ended. Please sign in again.");
+      r.sendErr.textContent = (internal ? "The note was not added: " : "The reply was not sent: ") + e.message;
+      r.sendErr.hidden = false;
+    } finally {
+      cur.sending = false;
+      r.send.disabled = false;
+    }
+  }
+
+  function onBoxInput() {
+    onReplyInput();
+    updateSlash();
+  }
+
+  function onBoxKey(e) {
+    const r = S.current && S.current.refs;
+    if (!r) return;
+    if (!r.slash.hidden) {
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        moveSlash(e.key === "ArrowDown" ? 1 : -1);
+        return;
+      }
+      if ((e.key === "Enter" && !e.ctrlKey && !e.metaKey && !e.shiftKey) || e.key === "Tab") {
+        const opt = r.slash.querySelector('[aria-selected="true"]');
+        if (opt) {
+          e.preventDefault();
+          applySlash(Number(opt.dataset.cannedId));
+          return;
+        }
+      }
+      if (e.key === "Escape") {
+        e.preventDefault();
+        e.stopPropagation();
+        closeSlash();
+        return;
+      }
+    }
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      sendMessage();
+    } else if (e.key === "Escape") {
+      e.preventDefault();
+      e.stopPropagation();
+      r.box.blur();
+      r.thread.focus();
+    }
+  }
+
+  /* ------------------------------------------------------------------ canned responses */
+
+  async function loadCanned() {
+    try {
+      const data = await api("GET", "/api/canned");
+      S.canned = (data && data.items) || [];
+    } catch (e) {
+      S.canned = [];
+      if (e.status === 401) showLogin("Your session has ended. Please sign in again.");
+    }
+  }
+
+  function fillPlaceholders(body) {
+    const t = S.current && S.current.ticket();
+    const c = currentCustomer();
+    const customerName = (c && c.name) || "";
+    const values = {
+      "customer.name": customerName,
+      "customer.first_name": firstName(customerName),
+      "customer.email": c && c.emails && c.emails[0] ? c.emails[0] : "",
+      "agent.name": S.me ? S.me.name : "",
+      "agent.first_name": S.me ? firstName(S.me.name) : "",
+      "ticket.id": t ? String(t.id) : S.current ? String(S.current.id) : "",
+      "ticket.subject": t ? t.subject || "" : "",
+    };
+    return String(body || "").replace(/\{\{\s*([\w.]+)\s*\}\}/g, (all, key) => (key in values ? values[key] : all));
+  }
+
+  function insertAtCaret(text, from, to) {
+    const box = S.current.refs.box;
+    const start = from ?? box.selectionStart;
+    const end = to ?? box.selectionEnd;
+    box.setRangeText(text, start, end, "end");
+    box.focus();
+    onReplyInput();
+  }
+
+  function slashMatch() {
+    const box = S.current.refs.box;
+    if (box.selectionStart !== box.selectionEnd) return null;
+    const before = box.value.slice(0, box.selectionStart);
+    const m = /(^|\s)\/([\w.-]*)$/.exec(before);
+    if (!m) return null;
+    return { query: m[2].toLowerCase(), from: before.length - m[2].length - 1, to: box.selectionStart };
+  }
+
+  function cannedMatches(query) {
+    const q = query.toLowerCase();
+    const scored = [];
+    for (const c of S.canned) {
+      const sc = String(c.shortcut || "").toLowerCase();
+      const title = String(c.title || "").toLowerCase();
+      if (!q || sc.startsWith(q)) scored.push([0, c]);
+      else if (sc.includes(q) || title.includes(q)) scored.push([1, c]);
+    }
+    return scored.sort((a, b) => a[0] - b[0]).map((x) => x[1]);
+  }
+
+  function updateSlash() {
+    const r = S.current.refs;
+    const m = slashMatch();
+    const items = m ? cannedMatches(m.query).slice(0, 8) : [];
+    if (!items.length) return closeSlash();
+    r.slash.replaceChildren(...items.map((c, i) => el("li", {
+      id: "slash-opt-" + c.id, role: "option", class: "suggest-opt", "data-canned-id": c.id,
+      "aria-selected": i === 0 ? "true" : "false",
+      onmousedown: (e) => { e.preventDefault(); applySlash(c.id); },
+    },
+    el("span", { class: "sc" }, "/" + (c.shortcut || "")), el("span", { class: "st" }, c.title || ""),
+    el("span", { class: "sp" }, fillPlaceholders(c.body)))));
+    r.slash.hidden = false;
+    r.box.setAttribute("aria-expanded", "true");
+    r.box.setAttribute("aria-activedescendant", "slash-opt-" + items[0].id);
+  }
+
+  function moveSlash(delta) {
+    const r = S.current.refs;
+    const opts = [...r.slash.querySelectorAll("[role=option]")];
+    if (!opts.length) return;
+    let at = opts.findIndex((o) => o.getAttribute("aria-selected") === "true");
+    at = (at + delta + opts.length) % opts.length;
+    opts.forEach((o, i) => o.setAttribute("aria-selected", i === at ? "true" : "false"));
+    r.box.setAttribute("aria-activedescendant", opts[at].id);
+    opts[at].scrollIntoView({ block: "nearest" });
+  }
+
+  function closeSlash() {
+    const r = S.current && S.current.refs;
+    if (!r) return;
+    r.slash.hidden = true;
+    r.slash.replaceChildren();
+    r.box.setAttribute("aria-expanded", "false");
+    r.box.removeAttribute("aria-activedescendant");
+  }
+
+  function applySlash(cannedId) {
+    const c = S.canned.find((x) => x.id === cannedId);
+    const m = slashMatch();
+    closeSlash();
+    if (!c) return;
+    if (m) insertAtCaret(fillPlaceholders(c.body), m.from, m.to);
+    else insertAtCaret(fillPlaceholders(c.body));
+  }
+
+  function togglePicker(force) {
+    const r = S.current && S.current.refs;
+    if (!r) return;
+    const open = force !== undefined ? force : r.picker.hidden;
+    if (!open) {
+      r.picker.hidden = true;
+      r.cannedBtn.setAttribute("aria-expanded", "false");
+      return;
+    }
+    closeSlash();
+    const search = el("input", { type: "search", id: "canned-filter", placeholder: "Filter canned responses…", autocomplete: "off" });
+    const list = el("ul", { class: "picker-list" });
+    const fill = () => {
+      const items = cannedMatches(search.value.trim());
+      list.replaceChildren(...(items.length ? items.map((c) => el("li", {},
+        el("button", { type: "button", class: "picker-opt", "data-canned-id": c.id, onclick: () => pickCanned(c.id) },
+          el("span", { class: "picker-title" }, c.title || "Untitled", c.shortcut ? el("span", { class: "sc" }, "/" + c.shortcut) : null),
+          el("span", { class: "picker-body" }, fillPlaceholders(c.body)))))
+        : [el("li", { class: "picker-empty" }, S.canned.length ? "No canned response matches." : "No canned responses yet.")]));
+    };
+    search.addEventListener("input", fill);
+    search.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") {
+        e.preventDefault();
+        const first = list.querySelector(".picker-opt");
+        if (first) first.click();
+      } else if (e.key === "ArrowDown") {
+        e.preventDefault();
+        const first = list.querySelector(".picker-opt");
+        if (first) first.focus();
+      }
+    });
+    list.addEventListener("keydown", (e) => {
+      if (e.key !== "ArrowDown" && e.key !== "ArrowUp") return;
+      e.preventDefault();
+      const opts = [...list.querySelectorAll(".picker-opt")];
+      const at = opts.indexOf(document.activeElement);
+      const next = e.key === "ArrowDown" ? Math.min(opts.length - 1, at + 1) : at - 1;
+      if (next < 0) search.focus();
+      else opts[next].focus();
+    });
+    fill();
+    r.picker.replaceChildren(el("label", { for: "canned-filter", class: "sr-only" }, "Filter canned responses"), search, list);
+    r.picker.hidden = false;
+    r.cannedBtn.setAttribute("aria-expanded", "true");
+    search.focus();
+  }
+
+  function pickCanned(id) {
+    const c = S.canned.find((x) => x.id === id);
+    togglePicker(false);
+    if (c) insertAtCaret(fillPlaceholders(c.body));
+  }
+
+  /* ------------------------------------------------------------------ the customer panel (right column) */
+
+  function renderCustomerPane(cur) {
+    $("customer-pane").replaceChildren(el("div", { class: "aside-empty" }, el("p", { class: "muted" }, "Loading the customer…")));
+    cur.aside = null;
+  }
+
+  async function loadCustomerPane(cur, cid) {
+    const [customer, past, history] = await Promise.all([
+      fetchCustomer(cid, true),
+      api("GET", "/api/tickets?customer=" + cid + "&limit=50").catch(() => null),
+      api("GET", "/api/customers/" + cid + "/history").catch(() => null),
+    ]);
+    if (S.current !== cur) return;
+    cur.past = past ? past.items || [] : null;
+    cur.history = history ? history.items || [] : null;
+    drawCustomerPane(cur, customer, cid);
+  }
+
+  let historyTimer = null;
+  function refreshHistorySoon() {
+    clearTimeout(historyTimer);
+    const cur = S.current;
+    historyTimer = setTimeout(async () => {
+      if (!cur || S.current !== cur || !cur.customerId) return;
+      const cid = cur.customerId;
+      const [past, history] = await Promise.all([
+        api("GET", "/api/tickets?customer=" + cid + "&limit=50").catch(() => null),
+        api("GET", "/api/customers/" + cid + "/history").catch(() => null),
+      ]);
+      if (S.current !== cur) return;
+      if (past) cur.past = past.items || [];
+      if (history) cur.history = history.items || [];
+      const entry = S.customers.get(cid);
+      drawCustomerPane(cur, entry && entry.data, cid);
+    }, 700);
+  }
+
+  function identityLabel(kind) {
+    return { chat: "Chat visitor", email: "Email", phone: "Phone", sms: "SMS" }[kind] || cap(kind);
+  }
+
+  function identityAddress(i) {
+    if (i.kind === "chat" && i.address && i.address.length > 14) return i.address.slice(0, 12) + "…";
+    return i.address;
+  }
+
+  function drawCustomerPane(cur, c, cid) {
+    const pane = $("customer-pane");
+    const scroll = pane.scrollTop;
+    if (!c) {
+      pane.replaceChildren(el("div", { class: "aside-empty" }, el("p", { role: "alert" }, "Could not load customer #" + cid + ".")));
+      return;
+    }
+    const name = c.name || "Customer #" + c.id;
+    const ids = c.identities || [];
+    const identities = ids.length
+      ? el("ul", { class: "ids" }, ids.map((i) => el("li", { class: "id-row" },
+        channelIcon(i.kind === "chat" ? "chat" : i.kind),
+        el("span", { class: "id-kind" }, identityLabel(i.kind)),
+        el("span", { class: "id-addr", title: i.address }, identityAddress(i)),
+        i.verified ? el("span", { class: "verified", title: "Verified by the channel" }, "verified") : el("span", { class: "claimed", title: "Typed by the customer, not verified" }, "unverified"))))
+      : el("p", { class: "muted" }, "No known addresses.");
+
+    const past = cur.past;
+    const pastList = past === null
+      ? el("p", { class: "muted" }, "Could not load past tickets.")
+      : past.length
+        ? el("ul", { class: "past" }, past.map((t) => el("li", {},
+          el("button", {
+            type: "button", class: "past-t" + (t.id === cur.id ? " current" : ""), "aria-current": t.id === cur.id ? "true" : null,
+            onclick: () => openTicket(t.id),
+          },
+          channelIcon(t.channel),
+          el("span", { class: "past-subject" }, t.subject || "(no subject)"),
+          el("span", { class: "badge st-" + t.status }, cap(t.status)),
+          el("span", { class: "past-meta" }, "#" + t.id + " · " + clock(t.created_at))))))
+        : el("p", { class: "muted" }, "No tickets.");
+
+    const hist = cur.history;
+    const timeline = hist === null
+      ? el("p", { class: "muted" }, "Could not load the history.")
+      : hist.length
+        ? el("ol", { class: "timeline", "aria-label": "History, newest first" }, [...hist].reverse().map((h) => el("li", {
+          class: "tl tl-" + String(h.kind || "").replace(/[^\w-]/g, "_") + (h.internal ? " note" : ""),
+        },
+        el("div", { class: "tl-head" },
+          h.channel ? channelIcon(h.channel) : null,
+          el("span", { class: "tl-kind" }, historyLabel(h)),
+          h.ticket_id ? el("span", { class: "tl-ticket" }, "#" + h.ticket_id) : null,
+          el("time", { datetime: h.at, title: fullDate(h.at) }, clock(h.at))),
+        h.text ? el("p", { class: "tl-text" }, h.text) : null)))
+        : el("p", { class: "muted" }, "Nothing yet.");
+
+    pane.replaceChildren(
+      el("section", { class: "cust-card", "aria-labelledby": "cust-name" },
+        el("div", { class: "cust-top" },
+          el("span", { class: "avatar big av-customer", "aria-hidden": "true" }, initials(name)),
+          el("div", {},
+            el("h2", { id: "cust-name", class: "cust-name" }, name),
+            el("p", { class: "muted small" }, "Customer #" + c.id + (c.created_at ? " · since " + new Date(c.created_at).toLocaleDateString() : "")))),
+        el("h3", { class: "aside-h" }, "Channels"), identities),
+      el("section", { class: "aside-sec", "aria-labelledby": "past-h" },
+        el("h3", { class: "aside-h", id: "past-h" }, "Tickets", past ? el("span", { class: "count" }, String(past.length)) : null), pastList),
+      el("section", { class: "aside-sec", "aria-labelledby": "hist-h" },
+        el("h3", { class: "aside-h", id: "hist-h" }, "History", hist ? el("span", { class: "count" }, String(hist.length)) : null), timeline));
+    pane.scrollTop = scroll;
+  }
+
+  function historyLabel(h) {
+    const who = { customer: "Customer", agent: "Agent", bot: "Bot", system: "System" }[h.author] || "";
+    if (h.kind === "note" || h.internal) return (who || "Agent") + " · internal note";
+    if (h.kind === "message") {
+      if (h.author === "system") return "System message";
+      if (h.author === "bot") return "Bot answered";
+      return who ? who + (h.direction === "out" ? " replied" : " wrote") : "Message";
+    }
+    return cap(String(h.kind || "event").replace(/[._]/g, " "));
+  }
+
+  /* ------------------------------------------------------------------ agents and queues */
+
+  async function loadAgents() {
+    try {
+      const data = await api("GET", "/api/agents");
+      S.agents = new Map((data.items || []).map((a) => [a.id, a]));
+    } catch (e) {
+      if (e.status === 401) return showLogin("Your session has ended. Please sign in again.");
+    }
+    if (S.current) {
+      updateAssigneeOptions();
+      renderThread(false, true);
+    }
+  }
+
+  async function loadQueues() {
+    try {
+      const data = await api("GET", "/api/queues");
+      S.queues = (data.items || []).map((q) => q.name);
+    } catch (_) { S.queues = []; }
+    if (S.current) updateQueueOptions();
+  }
+
+  /* ------------------------------------------------------------------ keyboard */
+
+  function onKey(e) {
+    if (!S.me || e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+    const help = $("help");
+    if (help.open) return; // the dialog handles Esc itself
+    if (e.key === "Escape") {
+      const r = S.current && S.current.refs;
+      if (r && !r.picker.hidden) {
+        togglePicker(false);
+        r.cannedBtn.focus();
+        e.preventDefault();
+      }
+      return;
+    }
+    if (isTypingTarget(e.target)) return;
+    switch (e.key) {
+      case "j":
+        e.preventDefault();
+        step(1);
+        break;
+      case "k":
+        e.preventDefault();
+        step(-1);
+        break;
+      case "r":
+        if (!S.current) return;
+        e.preventDefault();
+        setMode("reply");
+        S.current.refs.box.focus();
+        break;
+      case "n":
+        if (!S.current) return;
+        e.preventDefault();
+        setMode("note");
+        S.current.refs.box.focus();
+        break;
+      case "e":
+        if (!S.current) return;
+        e.preventDefault();
+        resolveTicket();
+        break;
+      case "?":
+        e.preventDefault();
+        openHelp();
+        break;
+      default:
+    }
+  }
+
+  function openHelp() {
+    const d = $("help");
+    if (!d.open) d.showModal();
+  }
+
+  /* ------------------------------------------------------------------ login, start, logout */
+
+  function showLogin(message) {
+    if (S.sock) {
+      S.sock.close();
+      S.sock = null;
+    }
+    session.clear();
+    S.me = null;
+    S.current = null;
+    $("app").hidden = true;
+    $("ticket-pane").replaceChildren();
+    $("customer-pane").replaceChildren();
+    $("lists").replaceChildren();
+    document.title = TITLE;
+    const root = $("login-root");
+    const email = el("input", { id: "login-email", name: "email", type: "email", autocomplete: "username", required: true, spellcheck: "false" });
+    const password = el("input", { id: "login-password", name: "password", type: "password", autocomplete: "current-password", required: true });
+    const error = el("p", { id: "login-error", class: "form-error", role: "alert", hidden: !message }, message || "");
+    const submit = el("button", { type: "submit", class: "btn primary block" }, "Sign in");
+    const form = el("form", { class: "login-form", novalidate: true, "aria-describedby": "login-error" },
+      el("div", { class: "field" }, el("label", { for: "login-email" }, "Email"), email),
+      el("div", { class: "field" }, el("label", { for: "login-password" }, "Password"), password),
+      error, submit);
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      unlockAudio();
+      if (!email.value.trim() || !password.value) {
+        error.textContent = "Enter your email and password.";
+        error.hidden = false;
+        (email.value.trim() ? password : email).focus();
+        return;
+      }
+      submit.disabled = true;
+      submit.textContent = "Signing in…";
+      error.hidden = true;
+      try {
+        await SB.login(email.value.trim(), password.value);
+        await startApp();
+      } catch (err) {
+        error.textContent = err.status === 401 ? "Wrong email or password." : "Could not sign in: " + err.message;
+        error.hidden = false;
+        submit.disabled = false;
+        submit.textContent = "Sign in";
+        password.select();
+      }
+    });
+    root.replaceChildren(el("main", { class: "login-card", "aria-labelledby": "login-title" },
+      el("div", { class: "login-brand" }, icon("chat", "brand-mark"), el("span", {}, "Switchboard")),
+      el("h1", { id: "login-title" }, "Sign in to the agent console"),
+      el("p", { class: "muted" }, "Use the email and password your administrator gave you."),
+      form));
+    root.hidden = false;
+    email.focus();
+  }
+
+  async function startApp() {
+    const root = $("login-root");
+    root.hidden = true;
+    root.replaceChildren(); // no password field stays in the page
+    $("app").hidden = false;
+    const stored = session.agent || {};
+    S.me = { id: stored.id, name: stored.name || "", email: stored.email, role: stored.role, queues: [] };
+    try {
+      S.me = Object.assign(S.me, await api("GET", "/api/me"));
+    } catch (e) {
+      if (e.status === 401 || !session.token) return showLogin("Your session has ended. Please sign in again.");
+      toast("Could not load your profile: " + e.message, "error");
+    }
+    S.presence = S.me.presence || "away";
+    const want = wantedPresence();
+    if (want) S.presence = want;
+    $("me").replaceChildren(el("span", { class: "avatar small av-agent", "aria-hidden": "true" }, initials(S.me.name)),
+      el("span", { class: "me-name" }, S.me.name), el("span", { class: "sr-only" }, ", signed in as " + (S.me.email || "")));
+    renderPresence();
+    buildEmptyPane();
+    renderLists();
+    S.sock = SB.socket("/ws/agent", { onFrame, onState, onOpen });
+    await Promise.all([loadLists(), loadAgents(), loadQueues(), loadCanned()]).catch((e) => report(e, "Could not load"));
+    route();
+  }
+
+  async function logout() {
+    leaveTicket();
+    localStorage.removeItem(PRESENCE_KEY);
+    if (S.sock) {
+      S.sock.send({ type: "status", status: "away" });
+      await new Promise((r) => setTimeout(r, 50));
+      S.sock.close();
+      S.sock = null;
+    }
+    await SB.logout();
+    history.replaceState(null, "", location.pathname);
+    showLogin();
+    S.tickets = new Map();
+    S.unread.clear();
+    S.viewers.clear();
+    S.typing.clear();
+    S.drafts.clear();
+    buildEmptyPane();
+  }
+
+  /* ------------------------------------------------------------------ timers and wiring */
+
+  function tick() {
+    const now = Date.now();
+    for (const node of document.querySelectorAll("[data-since]")) {
+      node.textContent = SB.duration(waitSeconds(node.dataset.since));
+    }
+    for (const node of document.querySelectorAll("[data-ago]")) node.textContent = SB.ago(node.dataset.ago);
+    let listDirty = false;
+    for (const [tid, until] of S.typing) {
+      if (until <= now) {
+        S.typing.delete(tid);
+        listDirty = true;
+      }
+    }
+    for (const [tid, m] of S.viewers) {
+      let changed = false;
+      for (const [aid, v] of m) {
+        if (now - v.at > VIEWER_EXPIRE_MS) {
+          m.delete(aid);
+          changed = true;
+        }
+      }
+      if (!m.size) S.viewers.delete(tid);
+      if (changed && S.current && S.current.id === tid) renderCollision();
+    }
+    if (S.current) {
+      renderTyping();
+      tickViewing();
+    }
+    if (listDirty) renderLists();
+  }
+
+  function init() {
+    document.addEventListener("keydown", onKey);
+    document.addEventListener("pointerdown", unlockAudio, { once: true });
+    document.addEventListener("keydown", unlockAudio, { once: true });
+    window.addEventListener("hashchange", route);
+    window.addEventListener("pagehide", () => { if (S.current) sendViewing("left"); });
+    $("presence").addEventListener("change", (e) => {
+      if (e.target.name === "presence") setPresence(e.target.value);
+    });
+    $("logout-btn").addEventListener("click", logout);
+    $("help-btn").addEventListener("click", openHelp);
+    const help = $("help");
+    help.addEventListener("click", (e) => {
+      if (e.target === help || e.target.closest("[data-close]")) help.close();
+    });
+    document.addEventListener("click", (e) => {
+      const r = S.current && S.current.refs;
+      if (r && !r.picker.hidden && !r.picker.contains(e.target) && !r.cannedBtn.contains(e.target)) togglePicker(false);
+    });
+    setInterval(tick, 1000);
+    if (session.token) startApp().catch((e) => report(e, "Could not start"));
+    else showLogin();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
