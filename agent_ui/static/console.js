@@ -1368,7 +1368,7 @@
 
   /* ------------------------------------------------------------------ login, start, logout */
 
-  function showLogin(message) {
+  function showLogin(message, prefill) {
     if (S.sock) {
       S.sock.close();
       S.sock = null;
@@ -1382,7 +1382,7 @@
     $("lists").replaceChildren();
     document.title = TITLE;
     const root = $("login-root");
-    const email = el("input", { id: "login-email", name: "email", type: "email", autocomplete: "username", required: true, spellcheck: "false" });
+    const email = el("input", { id: "login-email", name: "email", type: "email", autocomplete: "username", required: true, spellcheck: "false", value: prefill || undefined });
     const password = el("input", { id: "login-password", name: "password", type: "password", autocomplete: "current-password", required: true });
     const error = el("p", { id: "login-error", class: "form-error", role: "alert", hidden: !message }, message || "");
     const submit = el("button", { type: "submit", class: "btn primary block" }, "Sign in");
@@ -1399,18 +1399,16 @@
         (email.value.trim() ? password : email).focus();
         return;
       }
-      submit.disabled = true;
-      submit.textContent = "Signing in…";
-      error.hidden = true;
+      const who = email.value.trim();
+      const secret = password.value;
+      // the form leaves the page at once (no password field lingers while we wait); it comes back with
+      // the error if the sign-in fails
+      form.replaceChildren(el("p", { class: "muted", role: "status" }, "Signing in as " + who + "…"));
       try {
-        await SB.login(email.value.trim(), password.value);
+        await SB.login(who, secret);
         await startApp();
       } catch (err) {
-        error.textContent = err.status === 401 ? "Wrong email or password." : "Could not sign in: " + err.message;
-        error.hidden = false;
-        submit.disabled = false;
-        submit.textContent = "Sign in";
-        password.select();
+        showLogin(err.status === 401 ? "Wrong email or password." : "Could not sign in: " + err.message, who);
       }
     });
     root.replaceChildren(el("main", { class: "login-card", "aria-labelledby": "login-title" },
@@ -1419,7 +1417,7 @@
       el("p", { class: "muted" }, "Use the email and password your administrator gave you."),
       form));
     root.hidden = false;
-    email.focus();
+    (prefill ? password : email).focus();
   }
 
   async function startApp() {
