@@ -12,10 +12,12 @@ from starlette.routing import WebSocketRoute
 
 from app.actions import agents
 from app.actions.context import Context
+from app.actions.email import ingest_raw
 from app.actions.errors import ActionError
 from app.bus import make_bus
 from app.db.engine import Database
-from app.http import api_agents, api_customers, api_system, api_tickets, pages
+from app.delivery import Deliverer
+from app.http import api_agents, api_customers, api_email, api_system, api_tickets, pages
 from app.http.errors import ApiError, on_action_error, on_api_error, on_http_exception, on_unexpected
 from app.http.hub import Hub
 from app.http.metrics import Metrics
@@ -23,9 +25,18 @@ from app.http.ws_agent import agent_socket, schedule_grace, supervisor_socket
 from app.http.ws_chat import chat_socket
 from app.routing.router import Router
 from bots.faq.responder import FaqBot
+from channels.email import listener
+from channels.registry import adapters
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+async def _store_mail(ctx: Context, raw: bytes) -> str:
+    result = await ingest_raw(ctx, raw)
+    if result.quarantine_id is not None:
+        return f"kept for review (quarantine {result.quarantine_id})"
+    return f"ticket {result.ticket_id}" + (" (already had it)" if result.duplicate else "")
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -55,9 +66,31 @@ def create_app(settings: Settings) -> Starlette:
             for agent_id in await agents.agents_present(ctx):
                 schedule_grace(ctx, hub, agent_id, hub.agent_disconnected(agent_id))
         await router.wake_all()
+        deliverer = Deliverer(ctx, adapters(settings))
+        app.state.deliverer = deliverer
+        ctx.subscribe(deliverer.on_event)
+        deliverer.start()
+        smtp = None
+        if settings.smtp_port:
+            smtp = await listener.start(
+                settings.host,
+                settings.smtp_port,
+                settings.accepted_addresses,
+                lambda raw: _store_mail(ctx, raw),
+                settings.smtp_max_bytes,
+            )
+            log.info(
+                "SMTP listener on %s:%s for %s",
+                settings.host,
+                settings.smtp_port,
+                ", ".join(sorted(settings.accepted_addresses)),
+            )
         try:
             yield
         finally:
+            if smtp is not None:
+                smtp.close()
+            await deliverer.stop()
             await ctx.close()
             await bus.close()
             await db.close()
@@ -67,6 +100,7 @@ def create_app(settings: Settings) -> Starlette:
         *api_tickets.routes,
         *api_customers.routes,
         *api_agents.routes,
+        *api_email.routes,
         *pages.routes,
         WebSocketRoute("/ws/chat", chat_socket),
         WebSocketRoute("/ws/agent", agent_socket),

@@ -24,6 +24,9 @@ class Settings:
     public_url: str = ""
     smtp_relay: str = ""
     support_address: str = "support@example.com"
+    # addresses the SMTP listener accepts mail for (comma-separated); empty: the support address
+    inbound_addresses: str = ""
+    smtp_max_bytes: int = 25 * 1024 * 1024
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_from_number: str = ""
@@ -36,6 +39,11 @@ class Settings:
     token_ttl_s: int = 12 * 3600
     log_level: str = "info"
     demo: bool = field(default=False)
+
+    @property
+    def accepted_addresses(self) -> set[str]:
+        listed = {a.strip().lower() for a in self.inbound_addresses.split(",") if a.strip()}
+        return listed or {self.support_address.strip().lower()}
 
     @property
     def base_url(self) -> str:
@@ -52,6 +60,8 @@ ENV_NAMES: dict[str, str] = {
     "public_url": "SWITCHBOARD_PUBLIC_URL",
     "smtp_relay": "SWITCHBOARD_SMTP_RELAY",
     "support_address": "SWITCHBOARD_SUPPORT_ADDRESS",
+    "inbound_addresses": "SWITCHBOARD_INBOUND_ADDRESSES",
+    "smtp_max_bytes": "SWITCHBOARD_SMTP_MAX_BYTES",
     "twilio_account_sid": "TWILIO_ACCOUNT_SID",
     "twilio_auth_token": "TWILIO_AUTH_TOKEN",
     "twilio_from_number": "TWILIO_FROM_NUMBER",

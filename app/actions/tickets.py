@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import and_, exists, select
 
+from app.actions import outbound
 from app.actions.common import (
     add_message,
     history,
@@ -35,7 +36,16 @@ async def bot_answer(
         ticket = await lock_ticket(s, ticket_id)
         if ticket.status != "new" or ticket.queued_at is not None:
             return False
+        if ticket.channel != "chat":
+            # one automated answer per ticket outside chat: a second question goes to a person
+            answered = await s.execute(
+                select(Message.id).where(Message.ticket_id == ticket.id, Message.author == "bot").limit(1)
+            )
+            if answered.first() is not None:
+                return False
         msg = await add_message(s, ticket, body=answer, author="bot", direction="out", status="delivered")
+        if ticket.channel != "chat":
+            await outbound.prepare(s, ticket, msg, ctx.settings.support_address, automated=True)
         history(
             s,
             ticket,
@@ -92,11 +102,12 @@ async def agent_reply(ctx: Context, agent: Agent, ticket_id: int, body: str, int
                 s, ticket, body=body, author="agent", direction="out", internal=True, agent_id=agent.id
             )
         else:
-            # chat is delivered by the socket fan-out right after commit; other channels queue (later issues)
-            status = "delivered" if ticket.channel == "chat" else "queued"
+            # chat: delivered by the socket fan-out right after commit; other channels queue for app.delivery
             msg = await add_message(
-                s, ticket, body=body, author="agent", direction="out", agent_id=agent.id, status=status
+                s, ticket, body=body, author="agent", direction="out", agent_id=agent.id, status="delivered"
             )
+            if ticket.channel != "chat":
+                await outbound.prepare(s, ticket, msg, ctx.settings.support_address, automated=False)
             if ticket.first_response_at is None:
                 ticket.first_response_at = msg.created_at
             if ticket.status in ("new", "pending", "resolved", "closed"):

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -162,6 +163,40 @@ class Message(Base):
     # delivery state of outbound messages: queued, sent, delivered, failed
     status: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # channel details: sender and recipients, threading decision, automated flag, sanitised HTML...
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
+    # outbound delivery: tries so far, and when the next one is due (None: not queued)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class Attachment(Base):
+    """A file that came with a message. Its id is 128 random bits (hex), never a guessable counter."""
+
+    __tablename__ = "attachments"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    content_id: Mapped[str | None] = mapped_column(String(255))
+    inline: Mapped[bool] = mapped_column(Boolean, default=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Quarantine(Base):
+    """Input that could not be understood, kept raw for admins to look at and process again."""
+
+    __tablename__ = "quarantine"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    error: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
 
 
 class ChatSession(Base):

@@ -53,12 +53,18 @@ class FaqBot:
         ticket = event.data.get("ticket") or {}
         if ticket.get("status") != "new" or ticket.get("queued_at"):
             return
+        if not event.data.get("answerable", True):
+            return  # automated mail (auto-replies, bounces, lists) or a flooding sender: stored, not answered
+        ticket_id = int(event.data["ticket_id"])
         match = await self.ask(str(event.data.get("body", "")))
         if match.reason == "empty_question":
             return
-        if match.handoff or match.answer is None:
-            await tickets.handoff(self.ctx, int(event.data["ticket_id"]), match.reason, match.confidence)
-        else:
-            await tickets.bot_answer(
-                self.ctx, int(event.data["ticket_id"]), match.answer, match.entry_id, match.confidence
+        answered = False
+        if not match.handoff and match.answer is not None:
+            # False when the bot already answered this (non-chat) ticket once: then a person takes over
+            answered = await tickets.bot_answer(
+                self.ctx, ticket_id, match.answer, match.entry_id, match.confidence
             )
+        if not answered:
+            reason = match.reason if match.handoff else "already answered once"
+            await tickets.handoff(self.ctx, ticket_id, reason, match.confidence)
