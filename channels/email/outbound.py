@@ -7,6 +7,7 @@ customer's answer threads back into its ticket; automated mail says so (Auto-Sub
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -60,7 +61,18 @@ def build(message: OutboundMessage, sender: str) -> EmailMessage:
         mail["X-Auto-Response-Suppress"] = "All"
     mail["X-Switchboard-Ticket"] = str(message.ticket_id)
     mail.set_content(message.body)
+    mail.add_alternative(to_html(message.body), subtype="html")
     return mail
+
+
+def to_html(text: str) -> str:
+    """The reply as simple HTML: the text escaped (never interpreted), paragraphs and line breaks kept."""
+    paragraphs = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    body = "\n".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
+    return (
+        '<!doctype html><html><head><meta charset="utf-8"></head>'
+        f'<body style="font-family: sans-serif; font-size: 14px; line-height: 1.5">{body}</body></html>'
+    )
 
 
 class EmailAdapter:

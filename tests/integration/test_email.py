@@ -138,6 +138,8 @@ async def test_mail_in_reply_out_and_answer_threads_back(mail: MailSetup) -> Non
         assert out["Subject"] == f"Re: Printer on fire [#{tid}]"
         assert out["Message-ID"] and out["Message-ID"] != first
         assert "Auto-Submitted" not in out
+        html_part = out.get_body(("html",))
+        assert html_part is not None and "Please unplug it, Dora." in html_part.get_content()
         status = await wait(lambda: _status(api, tid, reply_id, "sent"))
         assert status
 
