@@ -33,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--role", default="agent", choices=["agent", "supervisor", "admin"])
     add.add_argument("--queues", default="", help="comma-separated queue names (default: general)")
     add.add_argument("--capacity", type=int, default=3, help="tickets at once (default 3)")
+    add.add_argument("--phone", help="E.164 number calls are put through to, e.g. +14155550123")
 
     faq = sub.add_parser("faq", help="the FAQ knowledge base")
     fsub = faq.add_subparsers(dest="faq_command", required=True)
@@ -67,6 +68,7 @@ async def _agents_add(settings: Settings, args: argparse.Namespace) -> str:
             role=args.role,
             queues=queues,
             capacity=args.capacity,
+            phone=args.phone,
         )
         return f"agent {agent.id} {agent.email} ({agent.role}) created"
     finally:

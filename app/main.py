@@ -17,7 +17,7 @@ from app.actions.errors import ActionError
 from app.bus import make_bus
 from app.db.engine import Database
 from app.delivery import Deliverer
-from app.http import api_agents, api_customers, api_email, api_system, api_tickets, pages
+from app.http import api_agents, api_customers, api_email, api_system, api_tickets, pages, twilio_sms
 from app.http.errors import ApiError, on_action_error, on_api_error, on_http_exception, on_unexpected
 from app.http.hub import Hub
 from app.http.metrics import Metrics
@@ -27,7 +27,7 @@ from app.routing.router import Router
 from bots.faq.responder import FaqBot
 from channels.email import listener
 from channels.registry import adapters
-from config.settings import Settings
+from config.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,11 @@ async def _store_mail(ctx: Context, raw: bytes) -> str:
 
 
 def create_app(settings: Settings) -> Starlette:
+    if settings.twilio_account_sid and not settings.twilio_auth_token:
+        raise SettingsError(
+            "TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not: webhooks could not be verified"
+        )
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         db = Database(settings.database_url)
@@ -101,6 +106,7 @@ def create_app(settings: Settings) -> Starlette:
         *api_customers.routes,
         *api_agents.routes,
         *api_email.routes,
+        *twilio_sms.routes,
         *pages.routes,
         WebSocketRoute("/ws/chat", chat_socket),
         WebSocketRoute("/ws/agent", agent_socket),

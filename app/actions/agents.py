@@ -17,6 +17,7 @@ from app.actions.errors import Conflict, Invalid, NotFound
 from app.bus import Event
 from app.domain.models import ROLES, Agent, AgentQueue, AuthToken, Queue
 from app.domain.types import utcnow
+from channels.phone import to_e164
 
 _hasher = PasswordHasher()
 # verifying against this keeps a login for an unknown email as slow as one for a known email
@@ -37,8 +38,12 @@ async def create_agent(
     role: str = "agent",
     queues: list[str] | None = None,
     capacity: int = 3,
+    phone: str | None = None,
 ) -> Agent:
     email = email.strip().lower()
+    number = to_e164(phone) if phone else None
+    if phone and number is None:
+        raise Invalid(f"not a phone number with its country code: {phone!r}")
     if "@" not in email or len(email) > 320:
         raise Invalid(f"not an email address: {email!r}")
     if role not in ROLES:

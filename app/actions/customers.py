@@ -44,3 +44,24 @@ async def merge(ctx: Context, survivor_id: int, other_id: int, agent_id: int | N
                 at=utcnow(),
             )
         )
+
+
+async def set_sms_opt_out(ctx: Context, customer_id: int, opt_out: bool, ticket_id: int | None) -> None:
+    """STOP / START by text: recorded on the customer and their timeline."""
+    async with ctx.db.write() as s:
+        customer = await s.get(Customer, customer_id, with_for_update=True)
+        if customer is None or customer.sms_opt_out == opt_out:
+            return
+        customer.sms_opt_out = opt_out
+        s.add(
+            HistoryEntry(
+                customer_id=customer_id,
+                ticket_id=ticket_id,
+                kind="consent",
+                channel="sms",
+                author="customer",
+                text="opted out of SMS (STOP)" if opt_out else "opted in to SMS again (START)",
+                data={"sms_opt_out": opt_out},
+                at=utcnow(),
+            )
+        )

@@ -51,6 +51,8 @@ class Received:
     duplicate: bool
     new_ticket: bool
     answerable: bool  # the bot may answer (not automated, not rate-limited)
+    customer_id: int = 0
+    bot_turn: bool = False  # the ticket is still the bot's and the message may be answered
 
 
 async def _customer(s: AsyncSession, msg: InboundMessage) -> int:
@@ -129,8 +131,11 @@ async def _sender_flooding(s: AsyncSession, customer_id: int, channel: str) -> b
     return n >= SENDER_HOURLY_LIMIT
 
 
-async def receive_inbound(ctx: Context, msg: InboundMessage, raw: bytes | None = None) -> Received:
-    """Store an inbound message once (by the channel's external id); committed when this returns."""
+async def receive_inbound(
+    ctx: Context, msg: InboundMessage, raw: bytes | None = None, bot_inline: bool = False
+) -> Received:
+    """Store an inbound message once (by the channel's external id); committed when this returns.
+    `bot_inline`: the caller runs the bot itself (and the bot subscriber leaves this message alone)."""
     events: list[Event] = []
     for attempt in range(2):
         try:
@@ -144,7 +149,7 @@ async def receive_inbound(ctx: Context, msg: InboundMessage, raw: bytes | None =
                 ).scalar_one_or_none()
                 if dup is not None:
                     return Received(dup.ticket_id, dup.id, True, False, False)
-                result = await _store(s, msg, raw, events)
+                result = await _store(s, msg, raw, events, bot_inline)
             break
         except IntegrityError:
             # the same message raced in through another connection: that one stored it
@@ -155,7 +160,9 @@ async def receive_inbound(ctx: Context, msg: InboundMessage, raw: bytes | None =
     return result
 
 
-async def _store(s: AsyncSession, msg: InboundMessage, raw: bytes | None, events: list[Event]) -> Received:
+async def _store(
+    s: AsyncSession, msg: InboundMessage, raw: bytes | None, events: list[Event], bot_inline: bool
+) -> Received:
     customer_id = await _customer(s, msg)
     ticket, reason = await _thread(s, msg, customer_id)
     new_ticket = ticket is None
@@ -227,6 +234,7 @@ async def _store(s: AsyncSession, msg: InboundMessage, raw: bytes | None, events
         events.append(ticket_event("ticket.created", ticket, qname))
     event = message_event(ticket, message, qname, msg.sender_name or None)
     event.data["answerable"] = not (msg.automated or flooding)
+    event.data["bot_inline"] = bot_inline
     events.append(event)
     if raw is not None and msg.warnings:
         s.add(
@@ -238,7 +246,9 @@ async def _store(s: AsyncSession, msg: InboundMessage, raw: bytes | None, events
                 message_id=message.id,
             )
         )
-    return Received(ticket.id, message.id, False, new_ticket, not (msg.automated or flooding))
+    answerable = not (msg.automated or flooding)
+    bot_turn = answerable and ticket.status == "new" and ticket.queued_at is None
+    return Received(ticket.id, message.id, False, new_ticket, answerable, customer_id, bot_turn)
 
 
 async def _mark_bounced(s: AsyncSession, original_id: str, channel: str) -> None:

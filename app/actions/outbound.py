@@ -62,6 +62,12 @@ async def prepare(
             chain = [*reversed(last_meta.get("references") or []), last_in.external_id]
             meta["references"] = chain[-MAX_REFERENCES:]
     msg.meta = meta
+    if ticket.channel == "sms":
+        customer = await s.get(Customer, ticket.customer_id)
+        if customer is not None and customer.sms_opt_out:
+            msg.status = "failed"
+            msg.meta = {**meta, "last_error": "the customer opted out of SMS (STOP); nothing was sent"}
+            return
     msg.status = "queued"
     msg.next_attempt_at = utcnow()
 
@@ -158,3 +164,43 @@ async def next_due(ctx: Context, channels: set[str]) -> datetime | None:
                 .limit(1)
             )
         ).scalar_one_or_none()
+
+
+STATUS_RANK = {
+    "queued": 0,
+    "accepted": 0,
+    "scheduled": 0,
+    "sending": 1,
+    "sent": 2,
+    "delivered": 3,
+    "read": 3,
+    "undelivered": 3,
+    "failed": 3,
+}
+
+
+async def delivery_report(ctx: Context, channel: str, provider_id: str, status: str, error: str = "") -> bool:
+    """A provider's delivery report: the message's state moves forward only (queued -> sent ->
+    delivered, or failed/undelivered); a late or repeated report changes nothing."""
+    status = status.strip().lower()
+    if status not in STATUS_RANK:
+        return False
+    async with ctx.db.write() as s:
+        msg = (
+            await s.execute(
+                select(Message)
+                .where(
+                    Message.channel == channel, Message.external_id == provider_id, Message.direction == "out"
+                )
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        if msg is None:
+            return False
+        current = STATUS_RANK.get(msg.status or "queued", 0)
+        if STATUS_RANK[status] <= current:
+            return False
+        msg.status = "failed" if status == "undelivered" else status
+        if status in ("failed", "undelivered"):
+            msg.meta = {**(msg.meta or {}), "last_error": f"{status} {error}".strip()}
+        return True

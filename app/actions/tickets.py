@@ -29,9 +29,10 @@ MAX_BODY = 64 * 1024
 
 
 async def bot_answer(
-    ctx: Context, ticket_id: int, answer: str, entry_id: int | None, confidence: float
+    ctx: Context, ticket_id: int, answer: str, entry_id: int | None, confidence: float, inline: bool = False
 ) -> bool:
-    """The bot answers, while the ticket is still the bot's (status new)."""
+    """The bot answers, while the ticket is still the bot's (status new). `inline`: the caller delivers the
+    answer itself (in the SMS webhook's TwiML), so it is not queued for the REST API."""
     async with ctx.db.write() as s:
         ticket = await lock_ticket(s, ticket_id)
         if ticket.status != "new" or ticket.queued_at is not None:
@@ -44,7 +45,10 @@ async def bot_answer(
             if answered.first() is not None:
                 return False
         msg = await add_message(s, ticket, body=answer, author="bot", direction="out", status="delivered")
-        if ticket.channel != "chat":
+        if inline:
+            msg.status = "sent"
+            msg.meta = {"via": "twiml", "automated": True}
+        elif ticket.channel != "chat":
             await outbound.prepare(s, ticket, msg, ctx.settings.support_address, automated=True)
         history(
             s,
@@ -77,8 +81,16 @@ async def handoff(ctx: Context, ticket_id: int, reason: str, confidence: float |
             text=f"handed to a person: {reason}",
             data={"reason": reason, "confidence": confidence},
         )
+        # chat shows the notice at once; elsewhere nothing would deliver it, so it is a note for the agents
+        chat = ticket.channel == "chat"
         msg = await add_message(
-            s, ticket, body=HANDOFF_TEXT, author="system", direction="out", status="delivered"
+            s,
+            ticket,
+            body=HANDOFF_TEXT if chat else f"Handed to a person: {reason}",
+            author="system",
+            direction="out",
+            status="delivered" if chat else None,
+            internal=not chat,
         )
         qname = await queue_name(s, ticket.queue_id)
         events = [

@@ -50,6 +50,8 @@ class Agent(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16), default="agent")
     capacity: Mapped[int] = mapped_column(Integer, default=3)
+    # E.164 number calls are put through to (<Dial>); none: the agent takes no calls
+    phone: Mapped[str | None] = mapped_column(String(32))
     presence: Mapped[str] = mapped_column(String(16), default="away")
     presence_at: Mapped[datetime] = mapped_column(default=utcnow)
     # when the agent last became free to take work (ties in routing go to the longest idle)
@@ -83,6 +85,8 @@ class Customer(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    # SMS STOP: no further text messages until START
+    sms_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     identities: Mapped[list[Identity]] = relationship(
         back_populates="customer", lazy="selectin", order_by="Identity.id"

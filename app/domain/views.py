@@ -103,6 +103,7 @@ def agent_view(a: Agent) -> dict[str, Any]:
         "email": a.email,
         "role": a.role,
         "capacity": a.capacity,
+        "phone": a.phone,
         "presence": a.presence,
         "queues": sorted(q.name for q in a.queues),
     }

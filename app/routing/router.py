@@ -115,7 +115,39 @@ class Router:
         await self.ctx.publish([event])
         return True
 
-    async def _pick_agent(self, s: AsyncSession, queue_id: int) -> Agent | None:
+    async def assign_now(self, ticket_id: int, *, needs_phone: bool = False) -> Agent | None:
+        """Give this ticket (waiting in its queue) to an available agent at once, as a call needs; None
+        when nobody can take it now (it then waits, or the caller goes to voicemail)."""
+        async with self.ctx.db.write() as s:
+            ticket = (
+                await s.execute(select(Ticket).where(Ticket.id == ticket_id).with_for_update())
+            ).scalar_one_or_none()
+            if ticket is None or ticket.assignee_id is not None:
+                return None
+            if not self.ctx.db.is_sqlite:
+                await s.execute(select(Queue.id).where(Queue.id == ticket.queue_id).with_for_update())
+            agent = await self._pick_agent(s, ticket.queue_id, needs_phone=needs_phone)
+            if agent is None:
+                return None
+            now = utcnow()
+            ticket.assignee_id = agent.id
+            ticket.assigned_at = now
+            ticket.queued_at = ticket.queued_at or now
+            touch(ticket)
+            agent.idle_since = now
+            history(
+                s,
+                ticket,
+                "assignment",
+                text=f"assigned to {agent.name}",
+                agent_id=agent.id,
+                data={"agent_id": agent.id, "by": "router"},
+            )
+            event = ticket_event("ticket.assigned", ticket, await queue_name(s, ticket.queue_id))
+        await self.ctx.publish([event])
+        return agent
+
+    async def _pick_agent(self, s: AsyncSession, queue_id: int, needs_phone: bool = False) -> Agent | None:
         load = (
             select(Ticket.assignee_id.label("agent_id"), func.count().label("n"))
             .where(Ticket.assignee_id.is_not(None), Ticket.status.in_(ACTIVE_STATUSES))

@@ -50,21 +50,29 @@ class FaqBot:
     async def on_event(self, event: Event) -> None:
         if event.type != "message.created" or event.data.get("author") != "customer":
             return
+        if event.data.get("bot_inline"):
+            return  # the webhook that received it runs the bot itself (SMS answers in its TwiML)
         ticket = event.data.get("ticket") or {}
         if ticket.get("status") != "new" or ticket.get("queued_at"):
             return
         if not event.data.get("answerable", True):
             return  # automated mail (auto-replies, bounces, lists) or a flooding sender: stored, not answered
-        ticket_id = int(event.data["ticket_id"])
-        match = await self.ask(str(event.data.get("body", "")))
+        await self.respond(int(event.data["ticket_id"]), str(event.data.get("body", "")))
+
+    async def respond(self, ticket_id: int, text: str, inline_until: float | None = None) -> str | None:
+        """Answer the customer's message or hand the ticket to a person. With `inline_until` (a monotonic
+        deadline) an answer written before it is returned for the caller to deliver itself; later ones go
+        out through the channel as usual."""
+        match = await self.ask(text)
         if match.reason == "empty_question":
-            return
-        answered = False
+            return None
         if not match.handoff and match.answer is not None:
+            inline = inline_until is not None and time.monotonic() < inline_until
             # False when the bot already answered this (non-chat) ticket once: then a person takes over
-            answered = await tickets.bot_answer(
-                self.ctx, ticket_id, match.answer, match.entry_id, match.confidence
-            )
-        if not answered:
-            reason = match.reason if match.handoff else "already answered once"
-            await tickets.handoff(self.ctx, ticket_id, reason, match.confidence)
+            if await tickets.bot_answer(
+                self.ctx, ticket_id, match.answer, match.entry_id, match.confidence, inline=inline
+            ):
+                return match.answer if inline else None
+        reason = match.reason if match.handoff else "already answered once"
+        await tickets.handoff(self.ctx, ticket_id, reason, match.confidence)
+        return None
