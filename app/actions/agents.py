@@ -135,10 +135,19 @@ async def authenticate(ctx: Context, token: str) -> Principal | None:
 
 
 async def logout(ctx: Context, token: str) -> None:
+    """Revoke the token; the sockets opened with it, on every process, close (4401)."""
+    digest = _token_hash(token)
     async with ctx.db.write() as s:
-        await s.execute(
-            update(AuthToken).where(AuthToken.token_hash == _token_hash(token)).values(revoked=True)
-        )
+        await s.execute(update(AuthToken).where(AuthToken.token_hash == digest).values(revoked=True))
+    await ctx.publish([Event(REVOKED, 0, {}, (token_topic(token),))])
+
+
+REVOKED = "auth.revoked"
+
+
+def token_topic(token: str) -> str:
+    """The topic of the sockets opened with this token (named by the token's hash, never the token)."""
+    return f"token:{_token_hash(token)}"
 
 
 async def set_presence(ctx: Context, agent_id: int, presence: str) -> bool:

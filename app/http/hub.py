@@ -62,6 +62,10 @@ class Conn:
                 if self.overflowed:
                     await self.ws.close(code=1013, reason="too slow: reconnect to catch up")
                 return
+            if isinstance(item, Event) and item.type == "auth.revoked":
+                await self.ws.send_json({"type": "error", "code": "unauthorized", "message": "signed out"})
+                await self.ws.close(code=4401, reason="token revoked")
+                return
             frames = [item] if isinstance(item, dict) else await self.render(item)
             for frame in frames:
                 if self.ws.application_state != WebSocketState.CONNECTED:

@@ -39,6 +39,8 @@ async def _authenticate(ws: WebSocket, ctx: Context) -> Principal | None:
     who = None
     if frame.get("type") == "auth" and isinstance(frame.get("token"), str):
         who = await agents.authenticate(ctx, frame["token"])
+        if who is not None:
+            ws.state.token_topic = agents.token_topic(frame["token"])
     if who is None:
         await ws.send_json(
             {"type": "error", "code": "unauthorized", "message": 'first frame: {"type":"auth","token":"..."}'}
@@ -126,6 +128,7 @@ async def agent_socket(ws: WebSocket) -> None:
     if who is None:
         return
     conn = AgentConn(ws, ctx, hub, who)
+    hub.subscribe(conn, ws.state.token_topic)
     hub.agent_connected(who.id)
     app.state.metrics.sockets.labels("agent").inc()
     writer = asyncio.create_task(conn.writer())
@@ -211,7 +214,7 @@ async def supervisor_socket(ws: WebSocket) -> None:
         await ws.close(code=4403)
         return
     conn = SupervisorConn(ws, ctx)
-    hub.subscribe(conn, SUPERVISORS)
+    hub.subscribe(conn, SUPERVISORS, ws.state.token_topic)
     app.state.metrics.sockets.labels("supervisor").inc()
     writer = asyncio.create_task(conn.writer())
     conn.push(Event(REFRESH, 0, {}))

@@ -181,3 +181,22 @@ async def test_agents_see_only_their_queues(server: LiveServer) -> None:
         assert (await tech.patch(f"/api/tickets/{tid}", json={"status": "closed"})).status_code == 404
         assert (await sup.get(f"/api/tickets/{tid}")).status_code == 200
     await widget.close()
+
+
+async def test_logout_revokes_the_token_and_closes_its_sockets(server: LiveServer) -> None:
+    await server.add_agent("ana@example.com", "Ana")
+    token, _ = await server.token("ana@example.com")
+    other, _ = await server.token("ana@example.com")  # a second session of the same agent stays
+    ws = await server.agent_socket(token)
+    keep = await server.agent_socket(other)
+    async with server.client(token) as api:
+        assert (await api.post("/api/auth/logout")).status_code == 204
+        assert (await api.get("/api/me")).status_code == 401
+    assert await ws.wait_for(lambda f: f.get("type") == "error" and f.get("code") == "unauthorized")
+    await asyncio.wait_for(ws.closed.wait(), 5)
+    assert ws.conn.close_code == 4401
+    async with server.client(other) as api:
+        assert (await api.get("/api/me")).status_code == 200
+    await keep.send({"type": "ping"})
+    assert await keep.wait_for(lambda f: f.get("type") == "pong")
+    await keep.close()
