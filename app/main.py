@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import WebSocketRoute
 
-from app.actions import agents
+from app.actions import agents, kv
 from app.actions.context import Context
 from app.actions.email import ingest_raw
 from app.actions.errors import ActionError
@@ -26,6 +28,7 @@ from app.http.ws_chat import chat_socket
 from app.routing.router import Router
 from bots.faq.responder import FaqBot
 from channels.email import listener
+from channels.email.imap import ImapPoller, ImapSource
 from channels.registry import adapters
 from config.settings import Settings, SettingsError
 
@@ -37,6 +40,32 @@ async def _store_mail(ctx: Context, raw: bytes) -> str:
     if result.quarantine_id is not None:
         return f"kept for review (quarantine {result.quarantine_id})"
     return f"ticket {result.ticket_id}" + (" (already had it)" if result.duplicate else "")
+
+
+def _start_imap(ctx: Context, settings: Settings) -> asyncio.Task[None] | None:
+    """Poll the IMAP mailbox, if one is configured (run it in one process only: another would fetch the
+    same mail again, stored once all the same). The cursor is kept in the database, one per mailbox."""
+    if not settings.imap_url:
+        return None
+    source = ImapSource.parse(settings.imap_url)
+    key = f"imap_cursor:{source}"
+
+    async def load() -> str | None:
+        return await kv.get(ctx, key)
+
+    async def save(cursor: str) -> None:
+        await kv.put(ctx, key, cursor)
+
+    poller = ImapPoller(
+        source,
+        lambda raw: ingest_raw(ctx, raw),
+        load,
+        save,
+        settings.imap_interval_s,
+        max_bytes=settings.smtp_max_bytes,
+    )
+    log.info("polling %s every %ss", source, settings.imap_interval_s)
+    return asyncio.create_task(poller.run(), name="imap")
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -90,9 +119,14 @@ def create_app(settings: Settings) -> Starlette:
                 settings.smtp_port,
                 ", ".join(sorted(settings.accepted_addresses)),
             )
+        imap = _start_imap(ctx, settings)
         try:
             yield
         finally:
+            if imap is not None:
+                imap.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await imap
             if smtp is not None:
                 smtp.close()
             await deliverer.stop()

@@ -27,6 +27,9 @@ class Settings:
     # addresses the SMTP listener accepts mail for (comma-separated); empty: the support address
     inbound_addresses: str = ""
     smtp_max_bytes: int = 25 * 1024 * 1024
+    # another source of mail: imap[s]://user:pass@host[:port][/MAILBOX][?move=Processed]; empty: off
+    imap_url: str = ""
+    imap_interval_s: float = 30.0
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_from_number: str = ""
@@ -62,6 +65,8 @@ ENV_NAMES: dict[str, str] = {
     "support_address": "SWITCHBOARD_SUPPORT_ADDRESS",
     "inbound_addresses": "SWITCHBOARD_INBOUND_ADDRESSES",
     "smtp_max_bytes": "SWITCHBOARD_SMTP_MAX_BYTES",
+    "imap_url": "SWITCHBOARD_IMAP_URL",
+    "imap_interval_s": "SWITCHBOARD_IMAP_INTERVAL_S",
     "twilio_account_sid": "TWILIO_ACCOUNT_SID",
     "twilio_auth_token": "TWILIO_AUTH_TOKEN",
     "twilio_from_number": "TWILIO_FROM_NUMBER",
@@ -126,4 +131,11 @@ def load(env: Mapping[str, str] | None = None, args: argparse.Namespace | None =
     settings = Settings(**values)  # type: ignore[arg-type]
     if settings.max_frame_bytes < 1024:
         raise SettingsError("SWITCHBOARD_MAX_FRAME_BYTES must be at least 1024")
+    if settings.imap_url:
+        from channels.email.imap import ImapSource
+
+        try:
+            ImapSource.parse(settings.imap_url)
+        except ValueError as e:
+            raise SettingsError(f"SWITCHBOARD_IMAP_URL: {e}") from e
     return settings

@@ -35,6 +35,13 @@ if [[ ! -x /usr/bin/chromium ]]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
+# Debian's Dovecot: a real IMAP server for the IMAP polling tests (they start their own, on loopback)
+if [[ ! -x /usr/sbin/dovecot ]]; then
+  echo "installing dovecot-imapd"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null
+fi
+
 # the project and its test tools in .venv
 [[ -x .venv/bin/python ]] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
