@@ -306,3 +306,50 @@ async def test_unparseable_mail_is_quarantined_and_recipients_checked(mail: Mail
 
     code, has_size = await asyncio.to_thread(refused)
     assert code == 550 and has_size
+
+
+async def test_a_sender_over_the_hourly_limit_is_stored_but_not_answered(mail: MailSetup) -> None:
+    """Two helpdesks answering each other: after 20 mails in the hour, no more automatic answers."""
+    await mail.server.import_faq(
+        [
+            ("When are you open?", "We are open 9 to 5."),
+            ("What are your opening hours?", "We are open 9 to 5."),
+        ]
+    )
+    port = mail.server.settings.smtp_port
+    for i in range(23):
+        await send(
+            port, compose("other-helpdesk@vendor.example", f"When are you open? ({i})", "When are you open?")
+        )
+    assert await wait(lambda: _count_tickets(mail, "other-helpdesk@vendor.example", 23), timeout=20)
+    await asyncio.sleep(1.5)
+    answers = [m for m in mail.sink.mails if m["To"] == "other-helpdesk@vendor.example"]
+    assert len(answers) == 20
+
+
+async def _count_tickets(m: MailSetup, address: str, n: int) -> bool:
+    return len(await tickets_of(m, address)) >= n
+
+
+async def test_mail_over_the_size_limit_is_refused_with_552(database_url: str) -> None:
+    settings = make_settings(database_url, support_address=SUPPORT, smtp_max_bytes=10_000)
+    settings = settings.__class__(**{**settings.__dict__, "smtp_port": free_port()})
+    await upgrade(settings.database_url)
+    live = LiveServer(settings)
+    await live.start()
+    try:
+        big = compose("big@customer.example", "Huge", "x" * 20_000)
+
+        def try_send() -> int:
+            with smtplib.SMTP("127.0.0.1", settings.smtp_port, timeout=10) as s:
+                try:
+                    s.send_message(big)
+                except smtplib.SMTPSenderRefused as e:  # refused at MAIL FROM for the declared SIZE
+                    return e.smtp_code
+                except smtplib.SMTPDataError as e:
+                    return e.smtp_code
+            return 250
+
+        assert await asyncio.to_thread(try_send) == 552
+    finally:
+        await live.stop()
