@@ -13,13 +13,23 @@ from starlette.exceptions import HTTPException
 from starlette.routing import WebSocketRoute
 
 from app.actions import agents, kv
+from app.actions.chat_writer import ChatWriter
 from app.actions.context import Context
 from app.actions.email import ingest_raw
 from app.actions.errors import ActionError
 from app.bus import make_bus
 from app.db.engine import Database
 from app.delivery import Deliverer
-from app.http import api_agents, api_customers, api_email, api_system, api_tickets, pages, twilio_sms
+from app.http import (
+    api_agents,
+    api_customers,
+    api_email,
+    api_system,
+    api_tickets,
+    pages,
+    twilio_sms,
+    twilio_voice,
+)
 from app.http.errors import ApiError, on_action_error, on_api_error, on_http_exception, on_unexpected
 from app.http.hub import Hub
 from app.http.metrics import Metrics
@@ -100,6 +110,9 @@ def create_app(settings: Settings) -> Starlette:
             for agent_id in await agents.agents_present(ctx):
                 schedule_grace(ctx, hub, agent_id, hub.agent_disconnected(agent_id))
         await router.wake_all()
+        chat_writer = ChatWriter(ctx)
+        app.state.chat_writer = chat_writer
+        chat_writer.start()
         deliverer = Deliverer(ctx, adapters(settings))
         app.state.deliverer = deliverer
         ctx.subscribe(deliverer.on_event)
@@ -130,6 +143,7 @@ def create_app(settings: Settings) -> Starlette:
             if smtp is not None:
                 smtp.close()
             await deliverer.stop()
+            await chat_writer.stop()
             await ctx.close()
             await bus.close()
             await db.close()
@@ -141,6 +155,7 @@ def create_app(settings: Settings) -> Starlette:
         *api_agents.routes,
         *api_email.routes,
         *twilio_sms.routes,
+        *twilio_voice.routes,
         *pages.routes,
         WebSocketRoute("/ws/chat", chat_socket),
         WebSocketRoute("/ws/agent", agent_socket),

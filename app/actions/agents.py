@@ -63,6 +63,7 @@ async def create_agent(
             role=role,
             capacity=capacity,
             presence="away",
+            phone=number,
         )
         s.add(agent)
         await s.flush()

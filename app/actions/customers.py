@@ -6,7 +6,7 @@ from sqlalchemy import update
 
 from app.actions.context import Context
 from app.actions.errors import Invalid, NotFound
-from app.domain.models import ChatSession, Customer, HistoryEntry, Identity, Ticket
+from app.domain.models import Call, ChatSession, Customer, HistoryEntry, Identity, Ticket
 from app.domain.types import utcnow
 
 
@@ -22,7 +22,7 @@ async def merge(ctx: Context, survivor_id: int, other_id: int, agent_id: int | N
             raise NotFound(f"customer {survivor_id} not found")
         if other is None or other.merged_into_id is not None:
             raise NotFound(f"customer {other_id} not found")
-        for model in (Identity, Ticket, ChatSession, HistoryEntry):
+        for model in (Identity, Ticket, ChatSession, HistoryEntry, Call):
             await s.execute(
                 update(model).where(model.customer_id == other_id).values(customer_id=survivor_id)
             )

@@ -275,3 +275,41 @@ class CannedResponse(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Call(Base):
+    """A phone call, keyed by Twilio's CallSid (a redelivered webhook finds the same row): who called, where
+    the menu led, how it ended (status moves forward only), and its voicemail (RecordingSid, unique). Its
+    line on the customer's timeline (`history_id`, kind "call") is kept current as the callbacks arrive."""
+
+    __tablename__ = "calls"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    # the voice ticket the call opened (a menu choice, a missed call, a voicemail); none while in the menu
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    queue_id: Mapped[int | None] = mapped_column(ForeignKey("queues.id"))
+    # the agent the call was put through to (<Dial>)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    history_id: Mapped[int | None] = mapped_column(ForeignKey("history.id"))
+    direction: Mapped[str] = mapped_column(String(16), default="inbound")
+    from_number: Mapped[str] = mapped_column(String(64), default="")
+    to_number: Mapped[str] = mapped_column(String(64), default="")
+    # Twilio's CallStatus: ringing < in-progress < completed | busy | failed | no-answer | canceled
+    status: Mapped[str] = mapped_column(String(16), default="ringing")
+    duration_s: Mapped[int | None] = mapped_column(Integer)
+    # the <Dial> to the agent: completed (answered), busy, no-answer, failed, canceled
+    dial_status: Mapped[str | None] = mapped_column(String(16))
+    dial_duration_s: Mapped[int | None] = mapped_column(Integer)
+    # answered, voicemail, abandoned, no-answer, bot, busy, failed (None while the call runs)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    recording_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    recording_url: Mapped[str | None] = mapped_column(String(500))
+    recording_duration_s: Mapped[int | None] = mapped_column(Integer)
+    voicemail_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    transcript: Mapped[str | None] = mapped_column(Text)
+    # what happened in the menu: digits pressed, questions asked and the bot's answers
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

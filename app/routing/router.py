@@ -161,7 +161,12 @@ class Router:
                     select(Agent.id)
                     .join(AgentQueue, (AgentQueue.agent_id == Agent.id) & (AgentQueue.queue_id == queue_id))
                     .outerjoin(load, load.c.agent_id == Agent.id)
-                    .where(Agent.presence == "available", Agent.active.is_(True), n < Agent.capacity)
+                    .where(
+                        Agent.presence == "available",
+                        Agent.active.is_(True),
+                        n < Agent.capacity,
+                        *([Agent.phone.is_not(None)] if needs_phone else []),
+                    )
                     .order_by(n, Agent.idle_since, Agent.id)
                 )
             )
