@@ -41,6 +41,8 @@ class Visitor:
     session_id: int
     token: str
     ticket_id: int | None
+    visitor_id: str = ""
+    name: str = ""
 
 
 async def hello(ctx: Context, token: str | None, name: str = "", email: str = "") -> Visitor:
@@ -51,7 +53,7 @@ async def hello(ctx: Context, token: str | None, name: str = "", email: str = ""
                 await s.execute(select(ChatSession).where(ChatSession.token_hash == token_hash(token)))
             ).scalar_one_or_none()
         if found is not None:
-            return Visitor(found.id, token, found.ticket_id)
+            return Visitor(found.id, token, found.ticket_id, found.visitor_id, found.name)
     token = secrets.token_urlsafe(32)
     async with ctx.db.write() as s:
         session = ChatSession(
@@ -62,7 +64,7 @@ async def hello(ctx: Context, token: str | None, name: str = "", email: str = ""
         )
         s.add(session)
         await s.flush()
-        return Visitor(session.id, token, None)
+        return Visitor(session.id, token, None, session.visitor_id, session.name)
 
 
 async def _default_queue(s: AsyncSession) -> Queue:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from app.actions import chat
+from app.actions.chat_writer import Author, ChatWriter
 from app.actions.context import Context
 from app.actions.errors import ActionError
 from app.bus import Event
@@ -126,7 +127,8 @@ async def chat_socket(ws: WebSocket) -> None:
         writer = asyncio.create_task(conn.writer())
         if visitor.ticket_id is not None:
             conn.follow(hub, visitor.ticket_id)
-        await _serve(ws, ctx, hub, conn, visitor.session_id, max_bytes)
+        author = Author(visitor.session_id, visitor.visitor_id, visitor.name)
+        await _serve(ws, ctx, hub, conn, author, max_bytes)
     except WebSocketDisconnect:
         pass
     finally:
@@ -139,9 +141,10 @@ async def chat_socket(ws: WebSocket) -> None:
 
 
 async def _serve(
-    ws: WebSocket, ctx: Context, hub: Hub, conn: WidgetConn, session_id: int, max_bytes: int
+    ws: WebSocket, ctx: Context, hub: Hub, conn: WidgetConn, author: Author, max_bytes: int
 ) -> None:
     metrics = ws.app.state.metrics
+    writer: ChatWriter = ws.app.state.chat_writer
     while True:
         try:
             frame = await receive_frame(ws, max_bytes)
@@ -157,7 +160,7 @@ async def _serve(
                 conn.push(FrameError("bad_message", "a message needs string text and client_id").frame())
                 continue
             try:
-                sent = await chat.customer_message(ctx, session_id, text, client_id)
+                sent = await writer.submit(author, conn.ticket_id, text, client_id)
             except ActionError as e:
                 conn.push({"type": "error", "code": e.code, "message": e.message, "client_id": client_id})
                 continue

@@ -1,0 +1,234 @@
+"""Group commit for chat: the customer messages of running conversations are written by one task, many
+to a transaction, with one statement per kind of row for the whole batch.
+
+A message waits only while the previous batch commits, so under load batches grow and the cost per
+message falls; alone, a message is written at once. Each message is still acked only after its batch
+commits, and stored once per client_id (within a batch too). New conversations, reopened tickets and
+anything unusual take the ordinary path (app.actions.chat.customer_message).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
+
+from app.actions.chat import Sent, customer_message
+from app.actions.common import message_event, queue_name
+from app.actions.context import Context
+from app.actions.errors import Invalid
+from app.bus import Event
+from app.domain.models import HistoryEntry, Message, Ticket
+from app.domain.types import utcnow
+
+log = logging.getLogger(__name__)
+MAX_BATCH = 256
+
+
+@dataclass(frozen=True)
+class Author:
+    """The visitor behind a socket, as far as the writer needs it."""
+
+    session_id: int
+    visitor_id: str
+    name: str
+
+
+@dataclass
+class _Pending:
+    author: Author
+    ticket_id: int
+    text: str
+    client_id: str
+    future: asyncio.Future[Sent]
+
+
+class ChatWriter:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="chat-writer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def submit(self, author: Author, ticket_id: int | None, text: str, client_id: str) -> Sent:
+        """Store the message (once per client_id); committed when this returns."""
+        if not text.strip():
+            raise Invalid("empty message", "empty")
+        if not client_id or len(client_id) > 200:
+            raise Invalid("client_id must be 1 to 200 characters", "bad_client_id")
+        if ticket_id is None or self._task is None or self._task.done():
+            return await customer_message(self.ctx, author.session_id, text, client_id)
+        future: asyncio.Future[Sent] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Pending(author, ticket_id, text, client_id, future))
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                slow = await self._commit(batch)
+            except Exception:
+                log.warning(
+                    "a batch of %d chat messages failed; writing them one by one", len(batch), exc_info=True
+                )
+                slow = [p for p in batch if not p.future.done()]
+            for p in slow:
+                self.ctx.spawn(self._one(p))
+
+    async def _one(self, p: _Pending) -> None:
+        try:
+            p.future.set_result(await customer_message(self.ctx, p.author.session_id, p.text, p.client_id))
+        except Exception as e:
+            if not p.future.done():
+                p.future.set_exception(e)
+
+    async def _commit(self, batch: list[_Pending]) -> list[_Pending]:
+        """Write the batch in one transaction; returns what must take the ordinary path."""
+        slow: list[_Pending] = []
+        done: list[tuple[_Pending, Sent]] = []
+        events: list[Event] = []
+        now = utcnow()
+        async with self.ctx.db.write() as s:
+            ext = [f"{p.author.visitor_id}:{p.client_id}" for p in batch]
+            stored = {
+                e: Sent(mid, tid, seq, True)
+                for e, mid, tid, seq in (
+                    await s.execute(
+                        select(Message.external_id, Message.id, Message.ticket_id, Message.seq).where(
+                            Message.channel == "chat", Message.external_id.in_(set(ext))
+                        )
+                    )
+                ).all()
+                if e is not None
+            }
+            tickets = {
+                t.id: t
+                for t in (
+                    await s.execute(
+                        select(Ticket)
+                        .where(Ticket.id.in_({p.ticket_id for p in batch}))
+                        .with_for_update()
+                        .execution_options(populate_existing=True)
+                    )
+                ).scalars()
+            }
+            rows: list[dict[str, object]] = []
+            fresh: list[tuple[_Pending, str, Ticket, dict[str, object]]] = []
+            repeats: list[tuple[_Pending, str]] = []
+            in_batch: set[str] = set()
+            for p, e in zip(batch, ext, strict=True):
+                if e in stored:
+                    done.append((p, stored[e]))
+                    continue
+                if e in in_batch:
+                    repeats.append((p, e))
+                    continue
+                ticket = tickets.get(p.ticket_id)
+                if ticket is None or ticket.status in ("resolved", "closed"):
+                    slow.append(p)
+                    continue
+                in_batch.add(e)
+                ticket.last_seq += 1
+                ticket.version += 1
+                ticket.updated_at = now
+                row: dict[str, object] = {
+                    "ticket_id": ticket.id,
+                    "seq": ticket.last_seq,
+                    "body": p.text,
+                    "author": "customer",
+                    "direction": "in",
+                    "internal": False,
+                    "channel": "chat",
+                    "external_id": e,
+                    "created_at": now,
+                    "meta": {},
+                    "attempts": 0,
+                    "_version": ticket.version,
+                }
+                rows.append(row)
+                fresh.append((p, e, ticket, row))
+            if rows:
+                values = [{k: v for k, v in r.items() if k != "_version"} for r in rows]
+                ids = (
+                    (
+                        await s.execute(
+                            insert(Message).returning(Message.id, sort_by_parameter_order=True), values
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+                await s.execute(
+                    insert(HistoryEntry),
+                    [
+                        {
+                            "customer_id": t.customer_id,
+                            "ticket_id": t.id,
+                            "message_id": mid,
+                            "kind": "message",
+                            "channel": "chat",
+                            "direction": "in",
+                            "author": "customer",
+                            "at": now,
+                            "text": "",
+                            "data": {},
+                        }
+                        for (_p, _e, t, _r), mid in zip(fresh, ids, strict=True)
+                    ],
+                )
+                names: dict[int, str] = {}
+                by_ext: dict[str, Sent] = {}
+                for (p, e, t, r), mid in zip(fresh, ids, strict=True):
+                    if t.queue_id not in names:
+                        names[t.queue_id] = await queue_name(s, t.queue_id)
+                    seq = int(r["seq"])  # type: ignore[call-overload]
+                    msg = Message(
+                        id=mid,
+                        ticket_id=t.id,
+                        seq=seq,
+                        body=p.text,
+                        author="customer",
+                        direction="in",
+                        internal=False,
+                        channel="chat",
+                        external_id=e,
+                        agent_id=None,
+                        status=None,
+                        created_at=now,
+                    )
+                    event = message_event(t, msg, names[t.queue_id], p.author.name or None)
+                    # each message's event carries the ticket's version as it was after that message
+                    version = int(r["_version"])  # type: ignore[call-overload]
+                    event = Event(
+                        event.type,
+                        version,
+                        {**event.data, "ticket": {**event.data["ticket"], "version": version}},
+                        event.topics,
+                    )
+                    events.append(event)
+                    by_ext[e] = Sent(mid, t.id, seq, False)
+                    done.append((p, by_ext[e]))
+                for p, e in repeats:
+                    first = by_ext.get(e)
+                    if first is None:  # its first copy takes the ordinary path: so does this one
+                        slow.append(p)
+                    else:
+                        done.append((p, Sent(first.message_id, first.ticket_id, first.seq, True)))
+        await self.ctx.publish(events)
+        for p, sent in done:
+            if not p.future.done():
+                p.future.set_result(sent)
+        return slow
