@@ -54,4 +54,5 @@ echo "== ruff"
 echo "== mypy --strict"
 .venv/bin/mypy --strict app channels bots config
 echo "== pytest"
-exec .venv/bin/pytest -q -p no:cacheprovider "$@"
+# one worker per core: the tests mostly wait on servers and sockets, and each has its own database and ports
+exec .venv/bin/pytest -q -p no:cacheprovider -n auto "$@"
