@@ -11,7 +11,7 @@ from app.actions.access import check_ticket
 from app.actions.email import MAX_RAW, ingest_raw
 from app.domain.models import Attachment, Quarantine, Ticket
 from app.http.auth import ctx_of, require_agent
-from app.http.errors import ApiError, int_param
+from app.http.errors import ApiError, int_param, read_body
 
 
 async def inbound(request: Request) -> JSONResponse:
@@ -26,11 +26,7 @@ async def inbound(request: Request) -> JSONResponse:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype not in ("message/rfc822", "text/plain", "application/octet-stream"):
         raise ApiError(415, "unsupported_media_type", "send the raw mail as message/rfc822")
-    raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_RAW:
-            raise ApiError(413, "too_large", f"mail over {MAX_RAW} bytes")
+    raw = await read_body(request, MAX_RAW)
     if not raw.strip():
         raise ApiError(400, "empty", "the request body is empty")
     result = await ingest_raw(ctx_of(request), raw)

@@ -51,16 +51,22 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal", "internal error")
 
 
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, or a 413 as soon as it passes `limit` bytes (nothing more is read)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise ApiError(413, "too_large", f"request body over {limit} bytes")
+    return bytes(body)
+
+
 async def read_json(request: Request) -> dict[str, Any]:
     """The request's JSON object body, or a 400/413/415 ApiError."""
     ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if ctype not in ("application/json", "") and not ctype.endswith("+json"):
         raise ApiError(415, "unsupported_media_type", "send JSON (Content-Type: application/json)")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_JSON_BYTES:
-            raise ApiError(413, "too_large", f"request body over {MAX_JSON_BYTES} bytes")
+    body = await read_body(request, MAX_JSON_BYTES)
     try:
         value = json.loads(body)
     except (ValueError, UnicodeDecodeError) as e:

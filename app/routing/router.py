@@ -98,20 +98,7 @@ class Router:
             agent = await self._pick_agent(s, queue_id)
             if agent is None:
                 return False
-            now = utcnow()
-            ticket.assignee_id = agent.id
-            ticket.assigned_at = now
-            touch(ticket)
-            agent.idle_since = now
-            history(
-                s,
-                ticket,
-                "assignment",
-                text=f"assigned to {agent.name}",
-                agent_id=agent.id,
-                data={"agent_id": agent.id, "by": "router"},
-            )
-            event = ticket_event("ticket.assigned", ticket, await queue_name(s, queue_id))
+            event = await _give(s, ticket, agent)
         await self.ctx.publish([event])
         return True
 
@@ -129,21 +116,7 @@ class Router:
             agent = await self._pick_agent(s, ticket.queue_id, needs_phone=needs_phone)
             if agent is None:
                 return None
-            now = utcnow()
-            ticket.assignee_id = agent.id
-            ticket.assigned_at = now
-            ticket.queued_at = ticket.queued_at or now
-            touch(ticket)
-            agent.idle_since = now
-            history(
-                s,
-                ticket,
-                "assignment",
-                text=f"assigned to {agent.name}",
-                agent_id=agent.id,
-                data={"agent_id": agent.id, "by": "router"},
-            )
-            event = ticket_event("ticket.assigned", ticket, await queue_name(s, ticket.queue_id))
+            event = await _give(s, ticket, agent)
         await self.ctx.publish([event])
         return agent
 
@@ -195,3 +168,22 @@ class Router:
         async with self.ctx.db.read() as s:
             for queue_id in (await s.execute(select(Queue.id))).scalars():
                 self.wake(queue_id)
+
+
+async def _give(s: AsyncSession, ticket: Ticket, agent: Agent) -> Event:
+    """Assign inside the caller's transaction (ticket and agent locked); the event to publish after it."""
+    now = utcnow()
+    ticket.assignee_id = agent.id
+    ticket.assigned_at = now
+    ticket.queued_at = ticket.queued_at or now
+    touch(ticket)
+    agent.idle_since = now
+    history(
+        s,
+        ticket,
+        "assignment",
+        text=f"assigned to {agent.name}",
+        agent_id=agent.id,
+        data={"agent_id": agent.id, "by": "router"},
+    )
+    return ticket_event("ticket.assigned", ticket, await queue_name(s, ticket.queue_id))
