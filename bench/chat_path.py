@@ -13,25 +13,15 @@ import argparse
 import asyncio
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from typing import Any
 
 import httpx
 import websockets
+from _server import serving
 
 WIDGETS = 50
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Agent:
@@ -137,57 +127,22 @@ def main() -> None:
     ap.add_argument("--rates", default="200,500,1000")
     ap.add_argument("--seconds", type=float, default=5.0)
     args = ap.parse_args()
-    tmp = tempfile.mkdtemp(prefix="sb-bench-")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
-    env.update(
-        {
-            "SWITCHBOARD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.db",
-            "SWITCHBOARD_PORT": str(port),
-            "SWITCHBOARD_SMTP_PORT": "0",
-            "SWITCHBOARD_LOG_LEVEL": "warning",
-        }
-    )
-    sb = [sys.executable, "-m", "app"]
-    subprocess.run(
-        [
-            *sb,
-            "agents",
-            "add",
-            "--email",
-            "bench@example.com",
-            "--name",
-            "Bench",
-            "--password",
-            "bench-password-1",
-            "--capacity",
-            str(WIDGETS),
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    proc = subprocess.Popen(
-        [*sb, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    add = [
+        "agents",
+        "add",
+        "--email",
+        "bench@example.com",
+        "--name",
+        "Bench",
+        "--password",
+        "bench-password-1",
+        "--capacity",
+        str(WIDGETS),
+    ]
+    with serving(before=[add]) as server:
         print(f"chat path: SQLite, one process, {WIDGETS} widgets -> 1 agent, {os.cpu_count()} cores")
         rates = [int(r) for r in args.rates.split(",")]
-        asyncio.run(run(base, f"ws://127.0.0.1:{port}", rates, args.seconds))
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+        asyncio.run(run(server.base, f"ws://127.0.0.1:{server.port}", rates, args.seconds))
 
 
 if __name__ == "__main__":

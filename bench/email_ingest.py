@@ -10,25 +10,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import smtplib
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-import httpx
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from _server import free_port, serving
 
 
 def mail(i: int, tag: str) -> EmailMessage:
@@ -67,31 +56,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mails", type=int, default=400)
     args = ap.parse_args()
-    tmp = tempfile.mkdtemp(prefix="sb-bench-mail-")
-    port, smtp_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
-    env.update(
-        {
-            "SWITCHBOARD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.db",
-            "SWITCHBOARD_PORT": str(port),
-            "SWITCHBOARD_SMTP_PORT": str(smtp_port),
-            "SWITCHBOARD_LOG_LEVEL": "warning",
-        }
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    smtp_port = free_port()
+    with serving({"SWITCHBOARD_SMTP_PORT": str(smtp_port)}):
         print(f"email ingest: SQLite, one process, {args.mails} mails each run, {os.cpu_count()} cores")
         run(smtp_port, 20, 1, "warmup")
         for conns in (1, 4):
@@ -99,13 +65,6 @@ def main() -> None:
             lat.sort()
             rate, p50, p99 = len(lat) / wall, statistics.median(lat), lat[int(0.99 * (len(lat) - 1))]
             print(f"{conns} connection(s): {rate:7.1f} mails/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms")
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
 
 
 if __name__ == "__main__":

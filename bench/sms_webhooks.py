@@ -11,24 +11,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 
 import httpx
+from _server import free_port, serving
 from twilio.request_validator import RequestValidator
 
 TOKEN = "bench-twilio-token"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def run(base: str, n: int, concurrency: int, tag: str) -> tuple[float, list[float], int]:
@@ -68,37 +58,17 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=600)
     args = ap.parse_args()
-    tmp = tempfile.mkdtemp(prefix="sb-bench-sms-")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
-    env.update(
-        {
-            "SWITCHBOARD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.db",
-            "SWITCHBOARD_PORT": str(port),
-            "SWITCHBOARD_SMTP_PORT": "0",
-            "SWITCHBOARD_LOG_LEVEL": "warning",
-            "SWITCHBOARD_PUBLIC_URL": base,
-            "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
-            "TWILIO_AUTH_TOKEN": TOKEN,
-            "TWILIO_FROM_NUMBER": "+15005550006",
-            "SWITCHBOARD_TWILIO_API_URL": "http://127.0.0.1:9",
-        }
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    env = {
+        "SWITCHBOARD_PORT": str(port),
+        "SWITCHBOARD_PUBLIC_URL": base,
+        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "TWILIO_FROM_NUMBER": "+15005550006",
+        "SWITCHBOARD_TWILIO_API_URL": "http://127.0.0.1:9",
+    }
+    with serving(env):
         print(f"SMS webhooks: SQLite, one process, {args.requests} requests each run, {os.cpu_count()} cores")
         asyncio.run(run(base, 50, 4, "w"))
         for concurrency in (1, 8):
@@ -109,13 +79,6 @@ def main() -> None:
                 f"{concurrency} in flight: {rate:7.1f} webhooks/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms"
                 f"   non-200: {errors}"
             )
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
 
 
 if __name__ == "__main__":
