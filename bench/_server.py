@@ -35,11 +35,12 @@ class Serving:
 
 @contextmanager
 def serving(
-    extra_env: dict[str, str] | None = None, before: list[list[str]] | None = None
+    extra_env: dict[str, str] | None = None, before: list[list[str]] | None = None, port: int | None = None
 ) -> Iterator[Serving]:
-    """Start the server (after the `before` commands) and wait until it is healthy."""
+    """Start the server (after the `before` commands) on `port` (a free one by default) and wait until it
+    is healthy."""
     tmp = tempfile.mkdtemp(prefix="sb-bench-")
-    port = free_port()
+    port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
     env.update(
         {

@@ -61,14 +61,13 @@ def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
-        "SWITCHBOARD_PORT": str(port),
         "SWITCHBOARD_PUBLIC_URL": base,
         "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
         "TWILIO_AUTH_TOKEN": TOKEN,
         "TWILIO_FROM_NUMBER": "+15005550006",
         "SWITCHBOARD_TWILIO_API_URL": "http://127.0.0.1:9",
     }
-    with serving(env):
+    with serving(env, port=port):
         print(f"SMS webhooks: SQLite, one process, {args.requests} requests each run, {os.cpu_count()} cores")
         asyncio.run(run(base, 50, 4, "w"))
         for concurrency in (1, 8):
