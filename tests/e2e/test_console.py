@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Dialog, Locator, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Dialog, Locator, Page, expect
 
 from app.actions import canned
 from tests.support import WS, LiveServer
@@ -23,15 +23,6 @@ pytestmark = [
     pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
 ]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TEST_BUDGET_S = 30
 UI_TIMEOUT_MS = 8_000
 PASSWORD = "pw-secret-123"
@@ -49,16 +40,6 @@ INPUT = '[data-sb="input"]'
 SEND = '[data-sb="send"]'
 STATUS = '[data-sb="status"]'
 MSG = '[data-sb="msg"]'
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            await b.close()
 
 
 class Tab:

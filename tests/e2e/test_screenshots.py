@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
+from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from app.db.migrate import upgrade
 from config.demo import PASSWORD, seed
@@ -25,17 +25,6 @@ from tests.support import WS, LiveServer, make_settings
 
 pytestmark = [pytest.mark.e2e]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--force-device-scale-factor=1",
-    "--hide-scrollbars",
-]
 VIEWPORT: ViewportSize = {"width": 1400, "height": 900}
 TEST_BUDGET_S = 90
 UI_TIMEOUT_MS = 15_000
@@ -67,16 +56,6 @@ async def demo_server(tmp_path: Path) -> AsyncIterator[LiveServer]:
         yield live
     finally:
         await live.stop()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            await b.close()
 
 
 async def _say(server: LiveServer, name: str, text: str) -> WS:

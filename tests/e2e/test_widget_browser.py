@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Dialog, Page, async_playwright, expect
+from playwright.async_api import Browser, Dialog, Page, expect
 
 from tests.support import WS, LiveServer
 
@@ -21,15 +21,6 @@ pytestmark = [
     pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
 ]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TEST_BUDGET_S = 30
 UI_TIMEOUT_MS = 10_000
 SCREENSHOT = "/tmp/switchboard-widget.png"
@@ -40,16 +31,6 @@ SEND = '[data-sb="send"]'
 STATUS = '[data-sb="status"]'
 MSG = '[data-sb="msg"]'
 SEQ = re.compile(r"^\d+$")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            await b.close()
 
 
 class Visitor:
