@@ -24,6 +24,7 @@ from app.http import (
     api_agents,
     api_customers,
     api_email,
+    api_faq,
     api_system,
     api_tickets,
     pages,
@@ -142,6 +143,7 @@ def create_app(settings: Settings) -> Starlette:
                     await imap
             if smtp is not None:
                 smtp.close()
+            bot.close()
             await deliverer.stop()
             await chat_writer.stop()
             await ctx.close()
@@ -154,6 +156,7 @@ def create_app(settings: Settings) -> Starlette:
         *api_customers.routes,
         *api_agents.routes,
         *api_email.routes,
+        *api_faq.routes,
         *twilio_sms.routes,
         *twilio_voice.routes,
         *pages.routes,

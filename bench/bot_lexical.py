@@ -47,9 +47,11 @@ def load(path: Path) -> dict[str, list[str]]:
     return dict(sorted(by_intent.items()))
 
 
-def split(by_intent: dict[str, list[str]], k: int) -> tuple[list[FaqDoc], list[tuple[str, int]]]:
+def split(
+    by_intent: dict[str, list[str]], k: int, seed: int = SEED
+) -> tuple[list[FaqDoc], list[tuple[str, int]]]:
     """Entries with ``k`` seeded phrasings each, and the remaining (question, entry_id) pairs."""
-    rng = random.Random(SEED)
+    rng = random.Random(seed)
     docs: list[FaqDoc] = []
     queries: list[tuple[str, int]] = []
     for entry_id, (intent, questions) in enumerate(by_intent.items()):

@@ -53,6 +53,7 @@ class Static(StaticFiles):
 routes = [
     page("/console", "console.html"),
     page("/console/supervisor", "supervisor.html"),
+    page("/console/faq", "faq.html"),
     # the demo stands for a customer's own site, which may well have no CSP: the widget must be safe there by
     # itself (the browser tests prove it on this page, where an injected handler would run)
     page("/demo", "demo.html", csp=None),

@@ -249,7 +249,7 @@ class Matcher:
     def __init__(self, docs: Iterable[FaqDoc], threshold: float = DEFAULT_THRESHOLD) -> None:
         self.threshold = threshold
         self._entries: list[FaqDoc] = []
-        self._sizes: list[int] = []
+        self._kept: list[tuple[str, ...]] = []
         texts: list[str] = []
         owner: list[int] = []
         seen: set[int] = set()
@@ -257,13 +257,30 @@ class Matcher:
             if doc.entry_id in seen:
                 raise ValueError(f"duplicate FAQ entry_id {doc.entry_id}")
             seen.add(doc.entry_id)
-            cleaned = [c for c in (content_words(normalize(p)) for p in doc.phrasings) if c]
-            if cleaned:
-                owner.extend([len(self._entries)] * len(cleaned))
-                texts.extend(cleaned)
+            kept = [(p, c) for p, c in ((p, content_words(normalize(p))) for p in doc.phrasings) if c]
+            if kept:
+                owner.extend([len(self._entries)] * len(kept))
+                texts.extend(c for _, c in kept)
                 self._entries.append(doc)
-                self._sizes.append(len(cleaned))
+                self._kept.append(tuple(p for p, _ in kept))
         self._index = _Index(texts, owner, len(self._entries)) if self._entries else None
+
+    @property
+    def entries(self) -> tuple[FaqDoc, ...]:
+        """The entries that can be matched, in the order of :meth:`scores`."""
+        return tuple(self._entries)
+
+    @property
+    def phrasings(self) -> tuple[tuple[str, ...], ...]:
+        """Per entry, its phrasings as given, without those that normalise to nothing."""
+        return tuple(self._kept)
+
+    def scores(self, questions: list[str]) -> npt.NDArray[np.float64]:
+        """``(len(questions), len(self))`` entry scores for questions already through
+        ``content_words(normalize(...))``."""
+        if self._index is None:
+            return np.zeros((len(questions), 0), dtype=np.float64)
+        return self._index.entry_scores(questions)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -278,12 +295,16 @@ class Matcher:
         scores = self._index.entry_scores([question])[0]
         best = int(np.argmax(scores))
         second = float(np.partition(scores, -2)[-2]) if len(scores) > 1 else 0.0
-        confidence = calibrate(float(scores[best]), second, self._sizes[best])
-        entry = self._entries[best]
-        if human:
-            reason = "asked_for_human"
-        elif confidence < self.threshold:
-            reason = "low_confidence"
-        else:
-            reason = "answered"
-        return Match(entry.entry_id, entry.answer, confidence, reason != "answered", reason)
+        confidence = calibrate(float(scores[best]), second, len(self._kept[best]))
+        return decision(self._entries[best], confidence, self.threshold, human)
+
+
+def decision(entry: FaqDoc, confidence: float, threshold: float, human: bool) -> Match:
+    """Answer with the best entry, or hand off: the customer asked for a person, or the bot is not sure."""
+    if human:
+        reason = "asked_for_human"
+    elif confidence < threshold:
+        reason = "low_confidence"
+    else:
+        reason = "answered"
+    return Match(entry.entry_id, entry.answer, confidence, reason != "answered", reason)

@@ -3,6 +3,14 @@ hands the ticket to a person when it is not confident or the customer asks for o
 
 The knowledge base is read from the database and rebuilt when its revision changes (an import from
 another process bumps it), checked at most every `refresh_s` seconds.
+
+Two matchers: the lexical one (bots/faq/matcher.py) is built at once, in a worker thread; the semantic
+one (bots/faq/semantic.py) needs the model, loaded in a background thread on first use, and embeddings
+for every phrasing (about 3 ms each here). Until it is ready the lexical matcher answers, so start-up
+never waits for it. When the knowledge base changes, the semantic matcher is rebuilt incrementally
+(only new phrasings are embedded); if that is a small job (`QUICK_PHRASINGS`) the new revision waits
+for it, up to `QUICK_WAIT_S`, so an edit is answered semantically at once; a big import is answered
+lexically until its embeddings are done. Without the model package the bot stays lexical.
 """
 
 from __future__ import annotations
@@ -17,18 +25,24 @@ from app.actions.context import Context
 from app.bus import Event
 from app.domain.models import FaqEntry
 from bots.faq.matcher import FaqDoc, Match, Matcher
+from bots.faq.semantic import Indexer, SemanticMatcher
+
+QUICK_PHRASINGS = 300  # at most this many phrasings to embed: a new revision waits for its semantic index
+QUICK_WAIT_S = 8.0  # ... at most this long (the first time, loading the model included)
 
 
 class FaqBot:
-    def __init__(self, ctx: Context, refresh_s: float = 2.0) -> None:
+    def __init__(self, ctx: Context, refresh_s: float = 2.0, semantic: bool = True) -> None:
         self.ctx = ctx
         self.refresh_s = refresh_s
-        self._matcher: Matcher = Matcher([])
+        self._matcher: Matcher | SemanticMatcher = Matcher([])
         self._revision: str | None = None
         self._checked = 0.0
         self._lock = asyncio.Lock()
+        self.indexer: Indexer | None = Indexer() if semantic else None
 
-    async def matcher(self) -> Matcher:
+    async def matcher(self) -> Matcher | SemanticMatcher:
+        self._adopt()
         if time.monotonic() - self._checked < self.refresh_s and self._revision is not None:
             return self._matcher
         async with self._lock:
@@ -39,13 +53,48 @@ class FaqBot:
                 if rev != self._revision:
                     entries = (await s.execute(select(FaqEntry).order_by(FaqEntry.id))).scalars().all()
                     docs = [FaqDoc(e.id, tuple(p.text for p in e.phrasings), e.answer) for e in entries]
-                    self._matcher = await asyncio.to_thread(Matcher, docs)
-                    self._revision = rev
+                    await self._rebuild(rev, docs)
             self._checked = time.monotonic()
         return self._matcher
 
+    async def _rebuild(self, rev: str, docs: list[FaqDoc]) -> None:
+        lexical = await asyncio.to_thread(Matcher, docs)
+        self._matcher, self._revision = lexical, rev
+        indexer = self.indexer
+        if indexer is None or not indexer.usable or not len(lexical):
+            return
+        indexer.request(rev, lexical)
+        texts = [p for phrasings in lexical.phrasings for p in phrasings]
+        if indexer.cache.missing(texts) <= QUICK_PHRASINGS:
+            built = await asyncio.to_thread(indexer.wait, rev, QUICK_WAIT_S)
+            if built is not None and self._revision == rev:
+                self._matcher = built
+
+    def _adopt(self) -> None:
+        """Swap in the semantic matcher of the current revision once the background thread has built it."""
+        if (
+            self.indexer is not None
+            and self._revision is not None
+            and not isinstance(self._matcher, SemanticMatcher)
+        ):
+            built = self.indexer.built(self._revision)
+            if built is not None:
+                self._matcher = built
+
+    def invalidate(self) -> None:
+        """Check the revision on the next question (this process just changed the knowledge base)."""
+        self._checked = 0.0
+
+    def close(self) -> None:
+        """Stop background indexing (the thread is a daemon: this only saves work at shutdown)."""
+        if self.indexer is not None:
+            self.indexer.close()
+
     async def ask(self, text: str) -> Match:
-        return (await self.matcher()).ask(text)
+        matcher = await self.matcher()
+        if isinstance(matcher, SemanticMatcher):
+            return await asyncio.to_thread(matcher.ask, text)  # ~10 ms of NumPy: off the event loop
+        return matcher.ask(text)
 
     async def on_event(self, event: Event) -> None:
         if event.type != "message.created" or event.data.get("author") != "customer":

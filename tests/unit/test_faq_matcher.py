@@ -227,3 +227,20 @@ def test_calibrate_is_monotone_and_bounded() -> None:
     assert calibrate(0.8, 0.2, 10) > calibrate(0.8, 0.6, 10) > calibrate(0.5, 0.45, 10)
     assert calibrate(0.6, 0.3, 10) > calibrate(0.6, 0.3, 1)
     assert 0.0 < calibrate(1e-9, 0.0, 1) < calibrate(1.0, 0.0, 1000) <= 1.0
+
+
+def test_entries_phrasings_and_scores_line_up(matcher: Matcher) -> None:
+    assert [e.entry_id for e in matcher.entries] == [PASSWORD, HOURS, CANCEL]
+    assert matcher.phrasings[1] == ("What are your opening hours?", "When are you open?")
+    scores = matcher.scores(
+        [content_words(normalize("when are you open")), content_words(normalize("cancel"))]
+    )
+    assert scores.shape == (2, 3)
+    assert [int(row.argmax()) for row in scores] == [1, 2]
+    assert Matcher([]).scores(["x"]).shape == (1, 0)
+
+
+def test_phrasings_that_normalise_to_nothing_are_dropped() -> None:
+    matcher = Matcher([FaqDoc(1, ("?!", "reset password"), "a"), FaqDoc(2, ("...",), "b")])
+    assert [e.entry_id for e in matcher.entries] == [1]
+    assert matcher.phrasings == (("reset password",),)
