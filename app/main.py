@@ -37,6 +37,7 @@ from app.http.metrics import Metrics
 from app.http.ws_agent import agent_socket, schedule_grace, supervisor_socket
 from app.http.ws_chat import chat_socket
 from app.routing.router import Router
+from app.routing.sweeper import Sweeper
 from bots.faq.responder import FaqBot
 from channels.email import listener
 from channels.email.imap import ImapPoller, ImapSource
@@ -111,6 +112,8 @@ def create_app(settings: Settings) -> Starlette:
             for agent_id in await agents.agents_present(ctx):
                 schedule_grace(ctx, hub, agent_id, hub.agent_disconnected(agent_id))
         await router.wake_all()
+        sweeper = Sweeper(ctx, router, hub.online_agents)
+        sweeper.start()
         chat_writer = ChatWriter(ctx)
         app.state.chat_writer = chat_writer
         chat_writer.start()
@@ -144,6 +147,7 @@ def create_app(settings: Settings) -> Starlette:
             if smtp is not None:
                 smtp.close()
             bot.close()
+            await sweeper.stop()
             await deliverer.stop()
             await chat_writer.stop()
             await ctx.close()

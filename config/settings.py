@@ -36,6 +36,11 @@ class Settings:
     twilio_api_url: str = "https://api.twilio.com"
     # How long an agent whose last socket dropped stays "available" before going away.
     presence_grace_s: float = 15.0
+    # Every process refreshes the presence of the agents connected to it this often; an available agent
+    # nobody refreshed for presence_expiry_s (their process died) goes away and their unanswered tickets
+    # go back to the queue. The same sweep re-runs the router, should an event have been lost.
+    presence_heartbeat_s: float = 10.0
+    presence_expiry_s: float = 45.0
     # Largest websocket text frame the application accepts (bytes of UTF-8).
     max_frame_bytes: int = 64 * 1024
     # Lifetime of an agent's bearer token.
@@ -72,6 +77,8 @@ ENV_NAMES: dict[str, str] = {
     "twilio_from_number": "TWILIO_FROM_NUMBER",
     "twilio_api_url": "SWITCHBOARD_TWILIO_API_URL",
     "presence_grace_s": "SWITCHBOARD_PRESENCE_GRACE_S",
+    "presence_heartbeat_s": "SWITCHBOARD_PRESENCE_HEARTBEAT_S",
+    "presence_expiry_s": "SWITCHBOARD_PRESENCE_EXPIRY_S",
     "max_frame_bytes": "SWITCHBOARD_MAX_FRAME_BYTES",
     "token_ttl_s": "SWITCHBOARD_TOKEN_TTL_S",
     "log_level": "SWITCHBOARD_LOG_LEVEL",

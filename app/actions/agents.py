@@ -175,6 +175,32 @@ async def set_presence(ctx: Context, agent_id: int, presence: str) -> bool:
     return True
 
 
+async def heartbeat(ctx: Context, agent_ids: list[int]) -> None:
+    """This process still holds sockets of these agents: their presence is fresh (one statement)."""
+    if not agent_ids:
+        return
+    async with ctx.db.write() as s:
+        await s.execute(
+            update(Agent)
+            .where(Agent.id.in_(agent_ids), Agent.presence == "available")
+            .values(presence_at=utcnow())
+        )
+
+
+async def stale_agents(ctx: Context, older_than_s: float) -> list[int]:
+    """Agents still marked available whose presence no process has refreshed for `older_than_s`: the process
+    that held their socket died (a clean disconnect goes through the grace period instead)."""
+    cutoff = utcnow() - timedelta(seconds=older_than_s)
+    async with ctx.db.read() as s:
+        return list(
+            (
+                await s.execute(
+                    select(Agent.id).where(Agent.presence == "available", Agent.presence_at < cutoff)
+                )
+            ).scalars()
+        )
+
+
 async def agents_present(ctx: Context, presence: str = "available") -> list[int]:
     async with ctx.db.read() as s:
         return list((await s.execute(select(Agent.id).where(Agent.presence == presence))).scalars())

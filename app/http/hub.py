@@ -133,5 +133,9 @@ class Hub:
     def agent_gone(self, agent_id: int, generation: int) -> bool:
         return self._agents.get(agent_id, 0) == 0 and self._agent_gen.get(agent_id) == generation
 
+    def online_agents(self) -> list[int]:
+        """The agents with at least one socket open in this process."""
+        return [agent_id for agent_id, n in self._agents.items() if n > 0]
+
     def agent_online(self, agent_id: int) -> bool:
         return self._agents.get(agent_id, 0) > 0

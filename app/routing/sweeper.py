@@ -1,0 +1,58 @@
+"""The periodic sweep every process runs: presence heartbeats with expiry, and the router re-run.
+
+Presence lives in the database, so it must survive a process that dies with agents connected: every
+`presence_heartbeat_s` each process stamps the agents whose sockets it holds (one UPDATE), and any process
+that finds an agent still "available" but unstamped for `presence_expiry_s` marks them away and sends
+their unanswered tickets back to the queue. A socket that closes normally goes through the shorter grace
+period instead (app/http/ws_agent.py). The sweep also wakes the router for every queue, so a ticket whose
+event was lost (a bus outage, a process killed between commit and publish) is still assigned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Collection
+
+from app.actions import agents, tickets
+from app.actions.context import Context
+from app.routing.router import Router
+
+log = logging.getLogger(__name__)
+
+
+class Sweeper:
+    def __init__(self, ctx: Context, router: Router, online: Callable[[], Collection[int]]) -> None:
+        """`online`: the agents with a socket open in this process (the hub knows)."""
+        self.ctx, self.router, self.online = ctx, router, online
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="sweeper")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.ctx.settings.presence_heartbeat_s)
+            try:
+                await self.sweep()
+            except Exception:  # the database may be down for a moment: try again next round
+                log.warning("presence sweep failed", exc_info=True)
+
+    async def sweep(self) -> None:
+        settings = self.ctx.settings
+        await agents.heartbeat(self.ctx, sorted(self.online()))
+        expiry = max(settings.presence_expiry_s, 2 * settings.presence_heartbeat_s)
+        for agent_id in await agents.stale_agents(self.ctx, expiry):
+            if agent_id in self.online():
+                continue  # connected here after the heartbeat above
+            if await agents.set_presence(self.ctx, agent_id, "away"):
+                log.info("agent %s expired: no process refreshed their presence for %.0f s", agent_id, expiry)
+                await tickets.requeue_unanswered(self.ctx, agent_id)
+        await self.router.wake_all()

@@ -1,0 +1,264 @@
+"""Two real `switchboard serve` processes on one PostgreSQL database and one Redis bus behave as one:
+a widget on one process and its agent on the other see each other live; racing handoffs on both never
+double-assign nor exceed capacity; a process killed with SIGKILL loses no acknowledged message; and an
+agent whose process died is marked away (presence expiry) and their unanswered ticket goes to another."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import _pg_admin
+from tests.support import PG_ADMIN, REDIS_URL, WS, free_port
+
+READY_WITHIN_S = 20.0
+PASSWORD = "pw-cluster-123"
+
+
+class Node:
+    """One `switchboard serve` process, stopped by its process group id."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.ws = f"ws://127.0.0.1:{self.port}"
+        self.log = log
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "app", "serve"],
+                env={**env, "SWITCHBOARD_PORT": str(self.port)},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    async def ready(self) -> None:
+        async with httpx.AsyncClient(base_url=self.base, timeout=1) as http:
+            for _ in range(int(READY_WITHIN_S * 10)):
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"node exited: {self.log.read_text(errors='replace')[-2000:]}")
+                try:
+                    if (await http.get("/healthz")).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise AssertionError(f"node not ready: {self.log.read_text(errors='replace')[-2000:]}")
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+Cluster = tuple[Node, Node, dict[str, str]]  # two nodes and their environment
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    name = "sbcluster_" + uuid.uuid4().hex[:12]
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def cluster_env(pg_url: str) -> dict[str, str]:
+    """The environment of every node (one database, one bus channel) and three agents of the general queue,
+    capacity 2 each, added with the command line."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+    env.update(
+        {
+            "SWITCHBOARD_DATABASE_URL": pg_url,
+            # a channel of its own: other tests and installations may share this Redis server
+            "SWITCHBOARD_BUS_URL": f"{REDIS_URL}?channel={uuid.uuid4().hex}",
+            "SWITCHBOARD_SMTP_PORT": "0",
+            "SWITCHBOARD_LOG_LEVEL": "warning",
+            "SWITCHBOARD_PRESENCE_GRACE_S": "1",
+            "SWITCHBOARD_PRESENCE_HEARTBEAT_S": "0.5",
+            "SWITCHBOARD_PRESENCE_EXPIRY_S": "2",
+        }
+    )
+    for i in range(3):
+        args = ["agents", "add", "--email", f"a{i}@example.com", "--name", f"Agent {i}"]
+        args += ["--password", PASSWORD, "--queues", "general", "--capacity", "2"]
+        done = subprocess.run(
+            [sys.executable, "-m", "app", *args], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+    return env
+
+
+@pytest.fixture
+async def cluster(cluster_env: dict[str, str], tmp_path: Path) -> AsyncIterator[Cluster]:
+    env = cluster_env
+    a, b = Node(env, tmp_path / "a.log"), Node(env, tmp_path / "b.log")
+    try:
+        await asyncio.gather(a.ready(), b.ready())
+        yield a, b, env
+    finally:
+        a.stop()
+        b.stop()
+
+
+async def _agent(node: Node, i: int) -> tuple[WS, int, str]:
+    async with httpx.AsyncClient(base_url=node.base, timeout=10) as http:
+        r = await http.post("/api/auth/token", json={"email": f"a{i}@example.com", "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        token, agent_id = r.json()["token"], r.json()["agent"]["id"]
+    ws = await WS.open(node.ws + "/ws/agent")
+    await ws.send({"type": "auth", "token": token})
+    assert await ws.wait_for(lambda f: f.get("type") == "ready", timeout=10), ws.frames
+    await ws.send({"type": "status", "status": "available"})
+    assert await ws.wait_for(lambda f: f.get("type") == "status", timeout=10), ws.frames
+    return ws, agent_id, token
+
+
+async def _widget(node: Node, name: str) -> WS:
+    w = await WS.open(node.ws + "/ws/chat")
+    await w.send({"type": "hello", "name": name})
+    assert await w.wait_for(lambda f: f.get("type") == "welcome", timeout=10)
+    return w
+
+
+def _assigned(ws: WS, agent_id: int) -> set[int]:
+    return {f["data"]["ticket_id"] for f in ws.of("ticket.assigned") if f["data"]["assignee_id"] == agent_id}
+
+
+async def test_two_processes_behave_as_one(cluster: Cluster) -> None:
+    a, b, _env = cluster
+    agent, agent_id, token = await _agent(b, 0)
+    # cross-process: the widget on A, its agent on B
+    w = await _widget(a, "Carla")
+    await w.send({"type": "message", "text": "I need to speak to an agent please", "client_id": "x1"})
+    got = await agent.wait_for(lambda f: f.get("type") == "ticket.assigned", timeout=10)
+    assert got and got["data"]["assignee_id"] == agent_id
+    ticket_id = got["data"]["ticket_id"]
+    await w.send({"type": "message", "text": "my card is blocked", "client_id": "x2"})
+    assert await agent.wait_for(
+        lambda f: f.get("type") == "message.created" and "card is blocked" in str(f["data"]), timeout=10
+    )
+    async with httpx.AsyncClient(base_url=b.base, timeout=10) as http:
+        r = await http.post(
+            f"/api/tickets/{ticket_id}/messages",
+            json={"body": "Unblocking it now"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert r.status_code == 201, r.text
+    assert await w.wait_for(
+        lambda f: f.get("type") == "message" and f.get("from") == "agent" and "Unblocking" in f["text"],
+        timeout=10,
+    )
+    await w.close()
+    await agent.close()
+
+
+async def test_racing_handoffs_on_both_processes(cluster: Cluster) -> None:
+    a, b, _env = cluster
+    agents = [await _agent(a, 0), await _agent(b, 1), await _agent(b, 2)]
+
+    async def one(i: int) -> WS:
+        w = await _widget((a, b)[i % 2], f"Racer {i}")
+        await w.send({"type": "message", "text": "I need to speak to an agent please", "client_id": f"r{i}"})
+        assert await w.wait_for(lambda f: f.get("type") == "ack", timeout=10)
+        return w
+
+    widgets = await asyncio.gather(*(one(i) for i in range(20)))
+    for ws, _id, _tok in agents:  # capacity 2 each: 6 in all, then nothing more
+        await ws.wait_for(lambda f, ws=ws: len(ws.of("ticket.assigned")) >= 2, timeout=10)
+    await asyncio.sleep(1.5)  # a sweep or two: nothing more may be assigned
+    per_agent = [_assigned(ws, agent_id) for ws, agent_id, _tok in agents]
+    every = [t for tickets in per_agent for t in tickets]
+    assert [len(t) for t in per_agent] == [2, 2, 2], per_agent
+    assert len(every) == len(set(every)) == 6
+    for w in widgets:
+        await w.close()
+    for ws, _id, _tok in agents:
+        await ws.close()
+
+
+async def test_killed_process_loses_no_acknowledged_message(cluster: Cluster, tmp_path: Path) -> None:
+    a, b, env = cluster
+    agent, _agent_id, token = await _agent(b, 0)
+    w = await _widget(a, "Streamer")
+    await w.send({"type": "message", "text": "I need to speak to an agent please", "client_id": "s0"})
+    got = await agent.wait_for(lambda f: f.get("type") == "ticket.assigned", timeout=10)
+    assert got
+    ticket_id = got["data"]["ticket_id"]
+    sent: list[str] = []
+
+    async def stream() -> None:
+        for i in range(1, 400):
+            sent.append(f"s{i}")
+            await w.send({"type": "message", "text": f"line {i}", "client_id": f"s{i}"})
+            await asyncio.sleep(0.002)
+
+    streaming = asyncio.create_task(stream())
+    await w.wait_for(lambda f: f.get("type") == "ack" and f.get("client_id") == "s20", timeout=10)
+    a.kill()
+    streaming.cancel()
+    with contextlib.suppress(Exception, asyncio.CancelledError):
+        await streaming
+    acked = {f["client_id"] for f in w.of("ack")}
+    assert "s20" in acked
+    # the widget retries everything it sent on a new process (as the widget does after a reconnect)
+    restarted = Node(env, tmp_path / "a2.log")
+    try:
+        await restarted.ready()
+        async with httpx.AsyncClient(base_url=b.base, timeout=10) as http:
+            r = await http.get(f"/api/tickets/{ticket_id}", headers={"Authorization": f"Bearer {token}"})
+            assert r.status_code == 200, r.text
+            bodies = [m["body"] for m in r.json()["messages"] if m["author"] == "customer"]
+        for cid in acked - {"s0"}:
+            assert bodies.count(f"line {cid[1:]}") == 1, (cid, bodies.count(f"line {cid[1:]}"))
+    finally:
+        restarted.stop()
+    await agent.close()
+
+
+async def test_agent_of_a_dead_process_expires_and_loses_unanswered_tickets(
+    cluster: Cluster,
+) -> None:
+    a, b, _env = cluster
+    doomed, doomed_id, _tok = await _agent(a, 0)
+    w = await _widget(b, "Waiting")
+    await w.send({"type": "message", "text": "I need to speak to an agent please", "client_id": "d1"})
+    got = await doomed.wait_for(lambda f: f.get("type") == "ticket.assigned", timeout=10)
+    assert got and got["data"]["assignee_id"] == doomed_id
+    ticket_id = got["data"]["ticket_id"]
+    a.kill()  # no grace timer runs: the process is gone; only the presence expiry can notice
+    other, other_id, _tok2 = await _agent(b, 1)
+    moved = await other.wait_for(
+        lambda f: f.get("type") == "ticket.assigned" and f["data"]["ticket_id"] == ticket_id, timeout=15
+    )
+    assert moved and moved["data"]["assignee_id"] == other_id
+    async with httpx.AsyncClient(base_url=b.base, timeout=10) as http:
+        r = await http.get("/api/agents", headers={"Authorization": f"Bearer {_tok2}"})
+        if r.status_code == 200:
+            states = {x["id"]: x.get("state") for x in r.json()["items"]}
+            assert states.get(doomed_id) == "away", states
+    await w.close()
+    await other.close()
+    with contextlib.suppress(Exception):
+        await doomed.close()
