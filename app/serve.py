@@ -23,11 +23,6 @@ def serve(settings: Settings) -> int:
 
         for line in asyncio.run(seed(settings)):
             log.info("demo: %s", line)
-    if settings.smtp_port:
-        log.info(
-            "the inbound SMTP listener is not part of this build yet; port %s stays closed",
-            settings.smtp_port,
-        )
     base = f"http://{settings.host}:{settings.port}"
     log.info(
         "Switchboard on %s  |  demo page %s/demo  |  API %s/api (OpenAPI %s/openapi.json)",
