@@ -1,5 +1,6 @@
-/* Switchboard console pages: shared helpers (login, API calls, the authenticated websocket).
-   Plain ES2020, no dependencies, no build step. Loaded before console.js / supervisor.js.
+/* Switchboard console pages: shared helpers (login, API calls, the authenticated websocket, the
+   sign-in form of the supervisor board and the knowledge base).
+   Plain ES2020, no dependencies, no build step. Loaded before console.js, supervisor.js and faq.js.
    The bearer token lives in localStorage so a session survives a reload; it is never put in a URL. */
 "use strict";
 (function () {
@@ -149,5 +150,89 @@
     return Math.floor(s / 3600) + "h " + Math.floor((s % 3600) / 60) + "m";
   }
 
-  window.SB = { ApiError, session, api, login, logout, socket, el, ago, duration };
+  /**
+   * The sign-in of the supervisor board and the knowledge base. The page has an empty
+   * <section id="login-view" class="auth">, its other views, and a #session-bar shown with its main view;
+   * the form (#login-form, #login-email, #login-password, #login-error, #login-submit) is built here. It
+   * leaves the document while signed in: a signed-in page holds no password field, not even a hidden one.
+   *   title, lead: the form's heading and the line under it (text or nodes)
+   *   views: the page's other views, {name: element id}; main: the one that shows #session-bar
+   *   onSignedIn(agent): after a sign-in (an error it throws is shown under the form)
+   *   onSignedOut(): before the form is shown (stop timers, forget what was on screen)
+   *   errText(error): the page's wording of an error
+   * Returns {show(name), showLogin(message), resume(), signOut()}.
+   */
+  function signInForm({ title, lead, views, main, onSignedIn, onSignedOut, errText }) {
+    const $ = (id) => document.getElementById(id);
+    const email = el("input", { id: "login-email", name: "email", type: "email", autocomplete: "username", required: true, autofocus: true });
+    const password = el("input", { id: "login-password", name: "password", type: "password", autocomplete: "current-password", required: true });
+    const error = el("p", { class: "form-error", id: "login-error", role: "alert" });
+    const submit = el("button", { type: "submit", class: "btn btn-primary", id: "login-submit" }, "Sign in");
+    const form = el("form", { class: "auth-card", id: "login-form", method: "post", action: location.pathname, novalidate: true },
+      el("h2", { id: "login-title" }, title),
+      el("p", { class: "auth-lead" }, lead),
+      el("label", { for: "login-email" }, "Email"), email,
+      el("label", { for: "login-password" }, "Password"), password,
+      error, submit);
+
+    function show(name) {
+      $("login-view").hidden = name !== "login";
+      for (const [view, id] of Object.entries(views)) $(id).hidden = name !== view;
+      $("session-bar").hidden = name !== main;
+      if (name === "login") {
+        if (!form.isConnected) $("login-view").append(form);
+      } else if (form.isConnected) {
+        form.remove();
+      }
+    }
+
+    function showLogin(message) {
+      onSignedOut();
+      show("login");
+      error.textContent = message || "";
+      password.value = "";
+      submit.disabled = false;
+      email.focus();
+    }
+
+    /** The signed-in agent (GET /api/me; what the sign-in answered when that fails otherwise), or null
+        with the form shown again. */
+    async function resume() {
+      try {
+        return await api("GET", "/api/me");
+      } catch (e) {
+        if (e.status === 401) showLogin("Your session has ended; please sign in again.");
+        else if (session.agent) return session.agent;
+        else showLogin("");
+        return null;
+      }
+    }
+
+    async function signOut() {
+      onSignedOut();
+      await logout();
+      showLogin("You are signed out.");
+    }
+
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const who = email.value.trim();
+      if (!who || !password.value) {
+        error.textContent = "Enter your email and password.";
+        return;
+      }
+      submit.disabled = true;
+      error.textContent = "";
+      try {
+        await onSignedIn(await login(who, password.value));
+      } catch (e) {
+        error.textContent = e && e.status === 401 ? "Wrong email or password." : errText(e);
+      } finally {
+        submit.disabled = false;
+      }
+    });
+    return { show, showLogin, resume, signOut };
+  }
+
+  window.SB = { ApiError, session, api, login, logout, socket, el, ago, duration, signInForm };
 })();

@@ -43,6 +43,7 @@
     viewSentAt: 0,
     lastTypedAt: 0,
     selfAssigned: null, // a ticket I assigned to myself: no "new ticket" alert for it
+    learnDone: new Set(), // tickets whose "Save to FAQ" offer was taken or dismissed (kept in localStorage)
   };
 
   /* ------------------------------------------------------------------ small helpers */
@@ -59,6 +60,7 @@
     id: ["M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8z", "M4.5 20.5a7.5 7.5 0 0 1 15 0"],
     canned: ["M5 4.5h14v15H5z", "M8.5 9h7M8.5 12.5h7M8.5 16h4"],
     tag: ["M3.5 12.3V4.5a1 1 0 0 1 1-1h7.8l8.2 8.2-8.8 8.8z", "M8 8h.01"],
+    learn: ["M12 3a6 6 0 0 0-3.5 10.9c.6.4 1 1.1 1 1.8v.8h5v-.8c0-.7.4-1.4 1-1.8A6 6 0 0 0 12 3z", "M9.5 19h5M10.5 21.5h3"],
   };
 
   function icon(name, cls) {
@@ -687,9 +689,10 @@
     refs.thread = el("ol", { class: "thread", role: "log", "aria-label": "Conversation", tabindex: "0" },
       el("li", { class: "thread-note" }, "Loading the conversation…"));
     refs.typing = el("div", { class: "typing", "aria-live": "polite" });
+    refs.learn = el("section", { class: "learn-bar", "aria-label": "Save to FAQ", hidden: true });
 
     const composer = buildComposer(cur, refs);
-    $("ticket-pane").replaceChildren(head, refs.collision, refs.thread, refs.typing, composer);
+    $("ticket-pane").replaceChildren(head, refs.collision, refs.thread, refs.typing, refs.learn, composer);
     updateTicketHead();
     renderCollision();
     renderTyping();
@@ -872,6 +875,7 @@
     }
     cur.rendered = keys;
     if (forceBottom || nearBottom) thread.scrollTop = thread.scrollHeight;
+    renderLearn();
   }
 
   function renderTyping() {
@@ -1275,17 +1279,238 @@
       el("section", { class: "aside-sec", "aria-labelledby": "hist-h" },
         el("h3", { class: "aside-h", id: "hist-h" }, "History", hist ? el("span", { class: "count" }, String(hist.length)) : null), timeline));
     pane.scrollTop = scroll;
+    if (S.current === cur) renderLearn();
   }
 
   function historyLabel(h) {
     const who = { customer: "Customer", agent: "Agent", bot: "Bot", system: "System" }[h.author] || "";
     if (h.kind === "note" || h.internal) return (who || "Agent") + " · internal note";
+    if (h.kind === "faq.learned") return "Saved to FAQ";
     if (h.kind === "message") {
       if (h.author === "system") return "System message";
       if (h.author === "bot") return "Bot answered";
       return who ? who + (h.direction === "out" ? " replied" : " wrote") : "Message";
     }
     return cap(String(h.kind || "event").replace(/[._]/g, " "));
+  }
+
+  /* ------------------------------------------------------------------ save to FAQ (teach the bot) */
+
+  const LEARN_KEY = "switchboard.console.faqOffers";
+  const LEARN_KEEP = 500; // remembered tickets (the newest)
+  const SUGGEST_DELAY_MS = 350;
+  const EXCERPT_CHARS = 200;
+  const SUGGEST_MIN_CONFIDENCE = 0.3; // a weaker best match is no suggestion: mostly an unrelated entry
+  // handoffs where the customer's last message answers the bot ("a person please", "that did not help"):
+  // the question is the message before it
+  const REACTIONS = new Set(["asked_for_human", "not_helped"]);
+  const learn = { ticketId: null, suggestion: null, gen: 0, timer: null };
+
+  function loadLearnDone() {
+    try {
+      S.learnDone = new Set(JSON.parse(localStorage.getItem(LEARN_KEY) || "[]"));
+    } catch (_) {
+      S.learnDone = new Set();
+    }
+  }
+
+  function markLearnDone(ticketId) {
+    S.learnDone.delete(ticketId);
+    S.learnDone.add(ticketId);
+    const keep = [...S.learnDone].slice(-LEARN_KEEP);
+    S.learnDone = new Set(keep);
+    try { localStorage.setItem(LEARN_KEY, JSON.stringify(keep)); } catch (_) { /* in memory is enough */ }
+  }
+
+  /** On a ticket the bot handed off, once an agent has replied to the customer: {question, answer}, the
+      customer's last question before the handoff and the newest reply (mine if I wrote one). Null when
+      there is nothing to offer, or it was saved (by anyone: the history says so) or dismissed here. */
+  function learnOffer(cur) {
+    if (!cur || !cur.loaded || !cur.history || S.learnDone.has(cur.id)) return null;
+    const lines = cur.history.filter((h) => h.ticket_id === cur.id);
+    if (lines.some((h) => h.kind === "faq.learned")) return null;
+    const handoff = lines.filter((h) => h.kind === "handoff" && h.author === "bot").pop();
+    if (!handoff) return null;
+    const at = Date.parse(handoff.at);
+    const msgs = [...cur.messages.values()].filter((m) => !m.internal).sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+    const asked = msgs.filter((m) => m.author === "customer" && Date.parse(m.created_at) <= at);
+    if (REACTIONS.has((handoff.data || {}).reason)) asked.pop();
+    const question = asked.pop();
+    const replies = msgs.filter((m) => m.author === "agent" && Date.parse(m.created_at) >= at);
+    if (!question || !replies.length) return null;
+    const reply = replies.filter((m) => m.agent_id === S.me.id).pop() || replies.pop();
+    return { question: question.body, answer: reply.body };
+  }
+
+  function renderLearn() {
+    const cur = S.current;
+    if (!cur || !cur.refs) return;
+    const bar = cur.refs.learn;
+    if (!learnOffer(cur)) {
+      bar.hidden = true;
+      bar.replaceChildren();
+      return;
+    }
+    if (!bar.hidden) return;
+    bar.replaceChildren(
+      icon("learn"),
+      el("span", { class: "learn-text" }, "The bot handed this question to a person. Save your answer so that it can answer it next time."),
+      el("button", { type: "button", class: "btn small primary", onclick: openLearn }, "Save to FAQ"),
+      el("button", {
+        type: "button", class: "btn ghost small icon-only", title: "Dismiss",
+        "aria-label": "Dismiss: do not offer to save this ticket to the FAQ", onclick: dismissLearn,
+      }, "×"));
+    bar.hidden = false;
+    announce("You can save your answer to the FAQ.");
+  }
+
+  function dismissLearn() {
+    if (!S.current) return;
+    markLearnDone(S.current.id);
+    renderLearn();
+    if (S.current.refs) S.current.refs.box.focus();
+  }
+
+  function learnKind() {
+    const checked = $("learn-form").querySelector("input[name=learn-kind]:checked");
+    return checked ? checked.value : "new";
+  }
+
+  function setLearnKind(kind) {
+    for (const input of $("learn-form").querySelectorAll("input[name=learn-kind]")) input.checked = input.value === kind;
+    $("learn-answer-field").hidden = kind !== "new";
+  }
+
+  function openLearn() {
+    const cur = S.current;
+    const offer = learnOffer(cur);
+    if (!offer) return;
+    learn.ticketId = cur.id;
+    learn.suggestion = null;
+    $("learn-question").value = offer.question;
+    $("learn-answer").value = offer.answer;
+    $("learn-error").hidden = true;
+    $("learn-save").disabled = false;
+    setLearnKind("new");
+    showSuggestion(null, "Looking for a similar FAQ entry…");
+    $("learn").showModal();
+    $("learn-question").focus();
+    suggestEntry(true);
+  }
+
+  /** Ask the bot which entry the question is closest to: the entry it could become a phrasing of. */
+  async function suggestEntry(first) {
+    const gen = ++learn.gen;
+    const text = $("learn-question").value.trim();
+    if (!text) {
+      showSuggestion(null, "");
+      return;
+    }
+    let match = null;
+    try {
+      match = await api("POST", "/api/bot/ask", { text });
+    } catch (e) {
+      if (gen === learn.gen) showSuggestion(null, "Could not look for a similar entry: " + e.message);
+      return;
+    }
+    if (gen !== learn.gen || !$("learn").open) return;
+    const weak = !match || !match.answer || !(Number(match.confidence) >= SUGGEST_MIN_CONFIDENCE);
+    if (weak || match.entry_id === null || match.entry_id === undefined) {
+      showSuggestion(null, "No FAQ entry is close to this question: save it as a new entry.");
+      return;
+    }
+    showSuggestion(match, "");
+    // the same answer as an entry's: a phrasing of that entry is what the agent means
+    if (first && match.answer.trim() === $("learn-answer").value.trim()) setLearnKind("phrasing");
+  }
+
+  function showSuggestion(match, note) {
+    learn.suggestion = match;
+    $("learn-opt-phrasing").hidden = !match;
+    $("learn-entry-answer").hidden = !match;
+    $("learn-suggest").textContent = note;
+    if (!match) {
+      if (learnKind() === "phrasing") setLearnKind("new");
+      $("learn-entry-answer").textContent = "";
+      return;
+    }
+    const pct = Math.round((Number(match.confidence) || 0) * 100);
+    $("learn-entry-name").textContent = "A new phrasing of FAQ entry #" + match.entry_id + " (the bot's best match, " + pct + "% sure)";
+    const answer = String(match.answer);
+    $("learn-entry-answer").textContent = answer.length > EXCERPT_CHARS ? answer.slice(0, EXCERPT_CHARS - 1) + "…" : answer;
+  }
+
+  function learnError(text) {
+    const box = $("learn-error");
+    box.textContent = text;
+    box.hidden = !text;
+  }
+
+  async function saveLearn(e) {
+    e.preventDefault();
+    const question = $("learn-question").value.trim();
+    const answer = $("learn-answer").value.trim();
+    const kind = learnKind();
+    if (!question) {
+      learnError("Write the customer's question.");
+      $("learn-question").focus();
+      return;
+    }
+    const body = { question, ticket_id: learn.ticketId };
+    if (kind === "phrasing" && learn.suggestion) body.entry_id = learn.suggestion.entry_id;
+    else if (answer) body.answer = answer;
+    else {
+      learnError("Write the answer the bot should give.");
+      $("learn-answer").focus();
+      return;
+    }
+    const save = $("learn-save");
+    save.disabled = true;
+    learnError("");
+    try {
+      const r = await api("POST", "/api/faq/learn", body);
+      const id = r.entry.id;
+      markLearnDone(body.ticket_id);
+      $("learn").close();
+      if (S.current && S.current.refs) S.current.refs.box.focus();
+      toast(r.created ? "Saved to the FAQ as entry #" + id + "."
+        : r.added ? "Saved to the FAQ: a new phrasing of entry #" + id + "."
+          : "FAQ entry #" + id + " has this question already.");
+      renderLearn();
+      refreshHistorySoon();
+    } catch (err) {
+      if (err.status === 401) return showLogin("Your session has ended. Please sign in again.");
+      learnError("Not saved: " + err.message);
+    } finally {
+      save.disabled = false;
+    }
+  }
+
+  function initLearn() {
+    loadLearnDone();
+    const dialog = $("learn");
+    const form = $("learn-form");
+    form.addEventListener("submit", saveLearn);
+    form.addEventListener("change", (e) => {
+      if (e.target.name === "learn-kind") setLearnKind(e.target.value);
+    });
+    form.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+        e.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    $("learn-question").addEventListener("input", () => {
+      clearTimeout(learn.timer);
+      learn.timer = setTimeout(() => suggestEntry(false), SUGGEST_DELAY_MS);
+    });
+    for (const b of dialog.querySelectorAll("[data-close]")) b.addEventListener("click", () => dialog.close());
+    dialog.addEventListener("close", () => {
+      clearTimeout(learn.timer);
+      learn.gen += 1;
+      const r = S.current && S.current.refs;
+      if (r && !r.learn.hidden) r.learn.querySelector("button").focus();
+    });
   }
 
   /* ------------------------------------------------------------------ agents and queues */
@@ -1315,8 +1540,7 @@
 
   function onKey(e) {
     if (!S.me || e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
-    const help = $("help");
-    if (help.open) return; // the dialog handles Esc itself
+    if ($("help").open || $("learn").open) return; // a dialog handles Esc itself
     if (e.key === "Escape") {
       const r = S.current && S.current.refs;
       if (r && !r.picker.hidden) {
@@ -1376,6 +1600,7 @@
     session.clear();
     S.me = null;
     S.current = null;
+    if ($("learn").open) $("learn").close();
     $("app").hidden = true;
     $("ticket-pane").replaceChildren();
     $("customer-pane").replaceChildren();
@@ -1514,6 +1739,7 @@
     help.addEventListener("click", (e) => {
       if (e.target === help || e.target.closest("[data-close]")) help.close();
     });
+    initLearn();
     document.addEventListener("click", (e) => {
       const r = S.current && S.current.refs;
       if (r && !r.picker.hidden && !r.picker.contains(e.target) && !r.cannedBtn.contains(e.target)) togglePicker(false);

@@ -29,67 +29,27 @@
 
   /* ---------------------------------------------------------------- views */
 
-  // the form leaves the document while signed in: keep its fields by reference
-  const loginForm = $("login-form");
-  const loginEmail = $("login-email");
-  const loginPassword = $("login-password");
-  const loginSubmit = $("login-submit");
-  const loginError = $("login-error");
-
-  function setView(name) {
-    $("login-view").hidden = name !== "login";
-    $("kb").hidden = name !== "kb";
-    $("session-bar").hidden = name !== "kb";
-    if (name === "login") {
-      if (!loginForm.isConnected) $("login-view").append(loginForm);
-    } else if (loginForm.isConnected) {
-      loginForm.remove();
-    }
-  }
-
-  function showLogin(message) {
-    stop();
-    state.entries = [];
-    $("entries").replaceChildren();
-    $("try-result").replaceChildren();
-    setView("login");
-    loginError.textContent = message || "";
-    loginPassword.value = "";
-    loginSubmit.disabled = false;
-    loginEmail.focus();
-  }
-
-  async function onLogin(ev) {
-    ev.preventDefault();
-    const email = loginEmail.value.trim();
-    const password = loginPassword.value;
-    if (!email || !password) {
-      loginError.textContent = "Enter your email and password.";
-      return;
-    }
-    loginSubmit.disabled = true;
-    loginError.textContent = "";
-    try {
-      await SB.login(email, password);
-      await start();
-    } catch (e) {
-      loginError.textContent = e && e.status === 401 ? "Wrong email or password." : errText(e);
-    } finally {
-      loginSubmit.disabled = false;
-    }
-  }
+  const auth = SB.signInForm({
+    title: "Sign in to the knowledge base",
+    lead: "Admins edit the FAQ the bot answers from; agents may read it.",
+    views: { kb: "kb" },
+    main: "kb",
+    onSignedIn: () => start(),
+    onSignedOut: () => {
+      stop();
+      state.entries = [];
+      $("entries").replaceChildren();
+      $("try-result").replaceChildren();
+    },
+    errText,
+  });
 
   async function start() {
     stop();
-    let me = session.agent;
-    try {
-      me = await api("GET", "/api/me");
-    } catch (e) {
-      if (e.status === 401) { showLogin("Your session has ended; please sign in again."); return; }
-    }
-    if (!me) { showLogin(""); return; }
+    const me = await auth.resume();
+    if (!me) return;
     state.me = me;
-    setView("kb");
+    auth.show("kb");
     document.body.classList.toggle("read-only", !isAdmin());
     $("readonly-note").hidden = isAdmin();
     $("who").replaceChildren("Signed in as ", el("strong", {}, me.name || me.email));
@@ -115,7 +75,7 @@
       data = await api("GET", "/api/faq" + (q ? "?q=" + encodeURIComponent(q) : ""));
     } catch (e) {
       if (gen !== state.gen) return;
-      if (e.status === 401) { showLogin("Your session has ended; please sign in again."); return; }
+      if (e.status === 401) { auth.showLogin("Your session has ended; please sign in again."); return; }
       flash(errText(e), "err");
       return;
     }
@@ -345,12 +305,7 @@
 
   /* ---------------------------------------------------------------- wiring */
 
-  loginForm.addEventListener("submit", onLogin);
-  $("logout").addEventListener("click", async () => {
-    stop();
-    await SB.logout();
-    showLogin("You are signed out.");
-  });
+  $("logout").addEventListener("click", auth.signOut);
   $("search").addEventListener("input", onSearch);
   $("new-entry").addEventListener("click", () => openEditor(null));
   $("add-phrasing").addEventListener("click", addPhrasing);
@@ -371,5 +326,5 @@
   });
 
   if (session.token) start();
-  else showLogin("");
+  else auth.showLogin("");
 })();

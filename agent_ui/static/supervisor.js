@@ -111,25 +111,15 @@
 
   // ---------------------------------------------------------------- views
 
-  // the form leaves the document while signed in: keep its fields by reference
-  const loginForm = $("login-form");
-  const loginEmail = $("login-email");
-  const loginPassword = $("login-password");
-  const loginSubmit = $("login-submit");
-  const loginError = $("login-error");
-
-  function setView(name) {
-    $("login-view").hidden = name !== "login";
-    $("refused-view").hidden = name !== "refused";
-    $("board").hidden = name !== "board";
-    $("session-bar").hidden = name !== "board";
-    // a signed-in page holds no password field at all, not even a hidden one
-    if (name === "login") {
-      if (!loginForm.isConnected) $("login-view").append(loginForm);
-    } else if (loginForm.isConnected) {
-      loginForm.remove();
-    }
-  }
+  const auth = SB.signInForm({
+    title: "Sign in to the supervisor board",
+    lead: ["For supervisors and admins. Agents work in the ", el("a", { href: "/console" }, "agent console"), "."],
+    views: { refused: "refused-view", board: "board" },
+    main: "board",
+    onSignedIn,
+    onSignedOut: () => { stopBoard(); resetBoard(); },
+    errText,
+  });
 
   /** Forget what the board showed: the next person to sign in starts from a fresh read. */
   function resetBoard() {
@@ -145,77 +135,39 @@
     renderWaiting();
   }
 
-  function showLogin(message) {
-    stopBoard();
-    resetBoard();
-    setView("login");
-    loginError.textContent = message || "";
-    loginPassword.value = "";
-    loginSubmit.disabled = false;
-    loginEmail.focus();
-  }
-
   function showRefused(agent) {
     stopBoard();
     resetBoard();
-    setView("refused");
+    auth.show("refused");
     $("refused-text").textContent =
       "You are signed in as " + (agent.name || agent.email) + ", whose role is " + agent.role +
       ". This board is for supervisors and admins only; agents work in the agent console.";
   }
 
-  async function onLogin(ev) {
-    ev.preventDefault();
-    const email = loginEmail.value.trim();
-    const password = loginPassword.value;
-    if (!email || !password) {
-      loginError.textContent = "Enter your email and password.";
+  async function onSignedIn(agent) {
+    if (!isSupervisor(agent)) {
+      await SB.logout();
+      auth.showLogin("Supervisors only: " + agent.email + " is an " + agent.role +
+        " account. Agents work in the agent console at /console.");
       return;
     }
-    loginSubmit.disabled = true;
-    loginError.textContent = "";
-    try {
-      const agent = await SB.login(email, password);
-      if (!isSupervisor(agent)) {
-        await SB.logout();
-        showLogin("Supervisors only: " + email + " is an " + agent.role +
-          " account. Agents work in the agent console at /console.");
-        return;
-      }
-      await startBoard();
-    } catch (e) {
-      loginError.textContent = e && e.status === 401 ? "Wrong email or password." : errText(e);
-    } finally {
-      loginSubmit.disabled = false;
-    }
-  }
-
-  async function onLogout() {
-    stopBoard();
-    await SB.logout();
-    showLogin("You are signed out.");
+    await startBoard();
   }
 
   async function onSwitchUser() {
     await SB.logout();
-    showLogin("");
+    auth.showLogin("");
   }
 
   // ---------------------------------------------------------------- board lifecycle
 
   async function startBoard() {
     stopBoard();
-    let me = session.agent;
-    try {
-      me = await api("GET", "/api/me");
-    } catch (e) {
-      if (e.status === 401) { showLogin("Your session has ended; please sign in again."); return; }
-      // an older server without /api/me: the login answer is enough
-    }
-    if (!me) { showLogin(""); return; }
+    const me = await auth.resume();
+    if (!me) return;
     if (!isSupervisor(me)) { showRefused(me); return; }
     state.me = me;
-    setView("board");
+    auth.show("board");
     $("who").replaceChildren("Signed in as ", el("strong", {}, me.name || me.email));
     ensureCharts();
     state.agentFrames = false;
@@ -287,7 +239,7 @@
       if (errorBox) $(errorBox).textContent = "";
     } catch (e) {
       if (gen !== state.gen) return;
-      if (e && e.status === 401) { showLogin("Your session has ended; please sign in again."); return; }
+      if (e && e.status === 401) { auth.showLogin("Your session has ended; please sign in again."); return; }
       if (errorBox) $(errorBox).textContent = errText(e);
     }
   }
@@ -511,7 +463,7 @@
           announce(agent.name + " now serves " + (merged.queues.length ? merged.queues.join(", ") : "no queue") + ".");
           scheduleQueues();
         } catch (e) {
-          if (e && e.status === 401) { showLogin("Your session has ended; please sign in again."); return; }
+          if (e && e.status === 401) { auth.showLogin("Your session has ended; please sign in again."); return; }
           msg.textContent = "Could not change the queues: " + errText(e);
         } finally {
           save.disabled = false;
@@ -640,7 +592,7 @@
         scheduleWaiting(true);
         scheduleAgents();
       } catch (e) {
-        if (e && e.status === 401) { showLogin("Your session has ended; please sign in again."); return; }
+        if (e && e.status === 401) { auth.showLogin("Your session has ended; please sign in again."); return; }
         msg.textContent = "Could not assign: " + errText(e);
       } finally {
         button.disabled = false;
@@ -835,13 +787,12 @@
   // ---------------------------------------------------------------- start
 
   function boot() {
-    loginForm.addEventListener("submit", onLogin);
-    $("logout").addEventListener("click", onLogout);
+    $("logout").addEventListener("click", auth.signOut);
     $("refused-switch").addEventListener("click", onSwitchUser);
     tick();
     setInterval(tick, 1000);
     const agent = session.agent;
-    if (!session.token || !agent) showLogin("");
+    if (!session.token || !agent) auth.showLogin("");
     else if (!isSupervisor(agent)) showRefused(agent);
     else startBoard();
   }

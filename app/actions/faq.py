@@ -1,5 +1,6 @@
-"""The FAQ knowledge base: entries (an answer and its phrasings), CSV import and export, and the revision
-that tells every process to reload. Every write bumps the revision in its own transaction."""
+"""The FAQ knowledge base: entries (an answer and its phrasings), CSV import and export, what agents teach
+it from the questions the bot handed to them, and the revision that tells every process to reload. Every
+write bumps the revision in its own transaction."""
 
 from __future__ import annotations
 
@@ -9,18 +10,23 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.actions.access import check_ticket
+from app.actions.agents import Principal
+from app.actions.common import history
 from app.actions.context import Context
 from app.actions.errors import Conflict, Invalid, NotFound
-from app.domain.models import FaqEntry, FaqPhrasing, Setting
+from app.domain.models import FaqEntry, FaqPhrasing, Setting, Ticket
 from app.domain.types import utcnow
 
 REVISION_KEY = "faq_revision"
 MAX_ANSWER = 10_000
 MAX_PHRASING = 1_000
 MAX_PHRASINGS = 500  # per entry
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL: a larger one names nothing
+LEARN_FIELDS = ("question", "answer", "entry_id", "ticket_id")
 # a cell a spreadsheet would run as a formula; exported with a leading apostrophe, which import removes
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -48,10 +54,15 @@ def view(entry: FaqEntry) -> dict[str, Any]:
     }
 
 
-def _answer(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_ANSWER:
-        raise Invalid(f"answer must be text of 1 to {MAX_ANSWER} characters", "bad_answer")
+def _text(value: Any, limit: int, what: str, code: str) -> str:
+    """A non-blank string of at most `limit` characters, stripped."""
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise Invalid(f"{what} must be text of 1 to {limit} characters", code)
     return value.strip()
+
+
+def _answer(value: Any) -> str:
+    return _text(value, MAX_ANSWER, "answer", "bad_answer")
 
 
 def _phrasings(value: Any) -> list[str]:
@@ -60,9 +71,7 @@ def _phrasings(value: Any) -> list[str]:
         raise Invalid("phrasings must be a non-empty list of questions", "bad_phrasings")
     out: list[str] = []
     for item in value:
-        if not isinstance(item, str) or not item.strip() or len(item) > MAX_PHRASING:
-            raise Invalid(f"every phrasing must be text of 1 to {MAX_PHRASING} characters", "bad_phrasings")
-        text = item.strip()
+        text = _text(item, MAX_PHRASING, "every phrasing", "bad_phrasings")
         if text not in out:
             out.append(text)
     if len(out) > MAX_PHRASINGS:
@@ -155,6 +164,106 @@ async def delete_entry(ctx: Context, entry_id: int) -> None:
             raise NotFound(f"FAQ entry {entry_id} not found")
         await s.delete(entry)
         await _bump(s)
+
+
+def _ref(body: dict[str, Any], name: str) -> int | None:
+    """An optional id field: absent or null, or a positive whole number."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise Invalid(f"{name} must be a positive whole number or null", f"bad_{name}")
+    return value
+
+
+def _learn_fields(body: dict[str, Any]) -> tuple[str, str | None, int | None, int | None]:
+    """(question, answer, entry_id, ticket_id) of a learn request: an answer exactly when no entry_id."""
+    unknown = set(body) - set(LEARN_FIELDS)
+    if unknown:
+        raise Invalid(f"unknown fields: {', '.join(sorted(unknown))}", "unknown_field")
+    question = _text(body.get("question"), MAX_PHRASING, "question", "bad_question")
+    entry_id, ticket_id = _ref(body, "entry_id"), _ref(body, "ticket_id")
+    if entry_id is None:
+        return question, _answer(body.get("answer")), None, ticket_id
+    if body.get("answer") is not None:
+        raise Invalid(
+            "send entry_id (add the question to that entry) or answer (a new entry), not both",
+            "answer_with_entry",
+        )
+    return question, None, entry_id, ticket_id
+
+
+async def _learning_entry(s: AsyncSession, entry_id: int | None, answer: str | None) -> FaqEntry | None:
+    """The entry to add the question to, locked: `entry_id`'s (404 if none), else the one with this answer
+    (None: a new entry)."""
+    if entry_id is not None:
+        wanted = select(FaqEntry).where(FaqEntry.id == entry_id)
+    else:
+        wanted = select(FaqEntry).where(FaqEntry.answer == answer).order_by(FaqEntry.id).limit(1)
+    entry = None
+    if entry_id is None or entry_id <= MAX_ID:
+        entry = (await s.execute(wanted.with_for_update())).scalars().first()
+    if entry is None and entry_id is not None:
+        raise NotFound(f"FAQ entry {entry_id} not found")
+    return entry
+
+
+async def _phrasing_owner(s: AsyncSession, question: str) -> int | None:
+    """The entry that has this question as a phrasing already (compared without regard to case)."""
+    found = await s.execute(
+        select(FaqPhrasing.entry_id)
+        .where(func.lower(FaqPhrasing.text) == question.lower())
+        .order_by(FaqPhrasing.entry_id)
+    )
+    return found.scalars().first()
+
+
+async def learn(ctx: Context, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """An agent teaches the bot the answer to a question it handed off. With `entry_id`, the question
+    becomes a phrasing of that entry (`answer` must then be absent); without, a new entry with this answer,
+    unless an entry has this answer already: then the question becomes its phrasing. A question that is a
+    phrasing of another entry already is refused (409: the two entries would compete for it); one that is
+    a phrasing of this entry changes nothing. With `ticket_id` (a ticket the agent may see), the ticket's
+    history, the customer's timeline, gets a `faq.learned` line. Returns {entry, created, added}."""
+    question, answer, entry_id, ticket_id = _learn_fields(body)
+    async with ctx.db.write() as s:
+        ticket: Ticket | None = None
+        if ticket_id is not None:
+            found = await s.get(Ticket, ticket_id) if ticket_id <= MAX_ID else None
+            ticket = check_ticket(who, found, ticket_id)
+        entry = await _learning_entry(s, entry_id, answer)
+        owner = await _phrasing_owner(s, question)
+        if entry is not None and owner == entry.id:
+            return {"entry": view(entry), "created": False, "added": False}
+        if owner is not None:
+            raise Conflict(
+                f"FAQ entry {owner} has this question already: change that entry in the knowledge base",
+                "phrasing_taken",
+            )
+        created = entry is None
+        if entry is None:
+            entry = FaqEntry(answer=answer, phrasings=[FaqPhrasing(text=question)])
+            s.add(entry)
+        elif len(entry.phrasings) >= MAX_PHRASINGS:
+            raise Conflict(f"FAQ entry {entry.id} has {MAX_PHRASINGS} phrasings", "too_many_phrasings")
+        else:
+            entry.phrasings.append(FaqPhrasing(text=question))
+            entry.updated_at = utcnow()
+        await _bump(s)
+        await s.flush()
+        if ticket is not None:
+            saved = f"as new entry {entry.id}" if created else f"to entry {entry.id}"
+            quoted = question if len(question) <= 200 else question[:199] + "…"
+            history(
+                s,
+                ticket,
+                "faq.learned",
+                author="agent",
+                agent_id=who.id,
+                text=f"saved to the FAQ {saved}: “{quoted}”",
+                data={"entry_id": entry.id, "created": created, "question": question},
+            )
+        return {"entry": view(entry), "created": created, "added": True}
 
 
 async def import_rows(

@@ -1,5 +1,6 @@
-"""REST: the FAQ knowledge base. Any agent may read it; admins change it. Every change bumps the FAQ
-revision, so every process's bot re-indexes (incrementally: only new phrasings are embedded)."""
+"""REST: the FAQ knowledge base. Any agent may read it and teach it the answer to a question the bot handed
+to them (POST /api/faq/learn); admins change it. Every change bumps the FAQ revision, so every process's bot
+re-indexes (incrementally: only new phrasings are embedded)."""
 
 from __future__ import annotations
 
@@ -117,6 +118,25 @@ async def delete_faq(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def learn_faq(request: Request) -> JSONResponse:
+    """
+    summary: Teach the bot an agent's answer to a handed-off question (any agent). With entry_id the question becomes a phrasing of that entry; without, a new entry with this answer (an entry that has this answer gets the phrasing instead). With ticket_id, a faq.learned line goes on that ticket's history
+    requestBody: {content: {application/json: {schema: {type: object, required: [question], properties: {question: {type: string}, answer: {type: string}, entry_id: {type: integer, nullable: true}, ticket_id: {type: integer, nullable: true}}}}}}
+    responses:
+      201: {description: "{entry, created: true, added: true}: a new entry"}
+      200: {description: "{entry, created: false, added}: the question is a phrasing of that entry now (added false: it was already)"}
+      400: {description: question or answer missing or malformed, answer sent with entry_id, or a bad id}
+      404: {description: no such entry, or a ticket the agent cannot see}
+      409: {description: another entry has this question as a phrasing, or the entry is full}
+    """
+    who = await require_agent(request)
+    body = await read_json(request)
+    result = await faq.learn(ctx_of(request), who, body)
+    if result["added"]:
+        _changed(request)
+    return JSONResponse(result, status_code=201 if result["created"] else 200)
+
+
 async def export_faq(request: Request) -> Response:
     """
     summary: The knowledge base as CSV (question,answer; one row per phrasing), as faq import reads it
@@ -169,6 +189,7 @@ async def import_faq(request: Request) -> JSONResponse:
 routes = [
     Route("/api/faq", list_faq, methods=["GET"]),
     Route("/api/faq", create_faq, methods=["POST"]),
+    Route("/api/faq/learn", learn_faq, methods=["POST"]),
     Route("/api/faq/export.csv", export_faq, methods=["GET"]),
     Route("/api/faq/import", import_faq, methods=["POST"]),
     Route("/api/faq/{entry_id}", get_faq, methods=["GET"]),
