@@ -124,6 +124,11 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_ticket_waiting", "queue_id", "status", "assignee_id"),
         Index("ix_ticket_assignee", "assignee_id", "status"),
+        # the board's figures read only the live part of the table, whatever its size: the active tickets
+        # (waiting ones and agents' loads), and today's resolutions and first responses
+        Index("ix_ticket_active", "status", "assignee_id", "queue_id", "queued_at"),
+        Index("ix_ticket_resolved", "resolved_at", "queue_id"),
+        Index("ix_ticket_first_response", "first_response_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)

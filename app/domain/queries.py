@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -166,24 +167,22 @@ async def queue_stats(s: AsyncSession) -> list[dict[str, Any]]:
         .group_by(Ticket.queue_id)
     )
     waiting = {qid: (n, oldest) for qid, n, oldest in waiting_rows.all()}
-    oldest_ids: dict[int, int] = {}
-    for qid in waiting:
-        first = await s.execute(
-            select(Ticket.id)
-            .where(waiting_clause(), Ticket.queue_id == qid)
-            .order_by(Ticket.queued_at, Ticket.id)
-            .limit(1)
-        )
-        oldest_ids[qid] = int(first.scalar_one())
-    handled = dict(
-        (
-            await s.execute(
-                select(Ticket.queue_id, func.count())
-                .where(Ticket.resolved_at >= today)
-                .group_by(Ticket.queue_id)
-            )
-        ).all()
+    # the longest-waiting ticket of every queue in one statement
+    rank = (
+        func.row_number()
+        .over(partition_by=Ticket.queue_id, order_by=(Ticket.queued_at, Ticket.id))
+        .label("rank")
     )
+    ranked = select(Ticket.queue_id, Ticket.id, rank).where(waiting_clause()).subquery()
+    oldest_ids: dict[int, int] = {
+        qid: int(tid)
+        for qid, tid in (
+            await s.execute(select(ranked.c.queue_id, ranked.c.id).where(ranked.c.rank == 1))
+        ).all()
+    }
+    # counted here rather than with GROUP BY, which SQLite's planner would serve by scanning every ticket
+    # in queue order instead of today's few through ix_ticket_resolved
+    handled = Counter((await s.execute(select(Ticket.queue_id).where(Ticket.resolved_at >= today))).scalars())
     responses: dict[int, list[float]] = {}
     for qid, first_at, queued, created in (
         await s.execute(
