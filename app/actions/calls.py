@@ -177,12 +177,14 @@ def _bot_answers(call: Call) -> int:
     return sum(1 for step in call.steps or [] if step.get("kind") == "speech" and step.get("answered"))
 
 
-def _add_step(call: Call, step: dict[str, Any]) -> None:
+def _add_step(call: Call, step: dict[str, Any]) -> bool:
     """Note a menu step once (a redelivered request repeats the same step; steps that may recur carry a
-    number)."""
+    number). False when it was noted before."""
     steps = list(call.steps or [])
-    if step not in steps:
-        call.steps = [*steps, step]
+    if step in steps:
+        return False
+    call.steps = [*steps, step]
+    return True
 
 
 def _outcome(call: Call) -> str | None:
@@ -351,6 +353,43 @@ async def record_step(ctx: Context, info: CallInfo, step: dict[str, Any]) -> Non
     async def work(s: AsyncSession, _events: list[Event]) -> None:
         call = await _call(s, info)
         _add_step(call, step)
+        await _refresh(s, call)
+
+    await _write(ctx, work)
+
+
+async def bot_reply(ctx: Context, info: CallInfo, step: dict[str, Any], said: str | None = None) -> None:
+    """The bot answered a spoken question (`said`, step "answered") or asked the caller to put it another
+    way (step "clarify"): the step on the call's record and, like the bot's replies on the other channels, a
+    line on the caller's timeline ("bot.answer" or "bot.clarify") with the FAQ entry and its confidence."""
+
+    async def work(s: AsyncSession, _events: list[Event]) -> None:
+        call = await _call(s, info)
+        if _add_step(call, step):
+            entry_id, confidence = step.get("entry_id"), float(step.get("confidence") or 0.0)
+            if said is not None:
+                kind, text = "bot.answer", f"FAQ entry {entry_id}, confidence {confidence:.2f}: {said}"
+            else:
+                kind = "bot.clarify"
+                text = f"asked to rephrase: not sure (best FAQ entry {entry_id}, confidence {confidence:.2f})"
+            s.add(
+                HistoryEntry(
+                    customer_id=call.customer_id,
+                    ticket_id=call.ticket_id,
+                    kind=kind,
+                    channel=CHANNEL,
+                    direction="out",
+                    author="bot",
+                    text=text,
+                    data={
+                        "entry_id": entry_id,
+                        "confidence": step.get("confidence"),
+                        "call_sid": call.call_sid,
+                        "question": step.get("text"),
+                    },
+                    at=utcnow(),
+                )
+            )
         await _refresh(s, call)
 
     await _write(ctx, work)

@@ -1,11 +1,15 @@
-"""Ticket actions: the bot's answer, the handoff to a person, an agent's reply or note, changes an agent
-makes (status, priority, assignee, queue, tags), and putting unanswered tickets back in the queue."""
+"""Ticket actions: the bot's turn (an answer, a clarifying question, or the handoff to a person), an
+agent's reply or note, changes an agent makes (status, priority, assignee, queue, tags), and putting
+unanswered tickets back in the queue."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.actions import outbound
 from app.actions.common import (
@@ -20,85 +24,160 @@ from app.actions.common import (
 from app.actions.context import Context
 from app.actions.errors import Invalid
 from app.bus import Event
-from app.domain.models import ACTIVE_STATUSES, PRIORITIES, TICKET_STATUSES, Agent, Message, Queue, Ticket
+from app.domain.models import (
+    ACTIVE_STATUSES,
+    PRIORITIES,
+    TICKET_STATUSES,
+    Agent,
+    HistoryEntry,
+    Message,
+    Queue,
+    Ticket,
+)
 from app.domain.types import utcnow
 from app.domain.views import ticket_view
 
 HANDOFF_TEXT = "Let me connect you with a person. An agent will be with you shortly."
+# what the handoff's history line and the agents' note say for the bot's reasons
+HANDOFF_REASONS = {
+    "asked_for_human": "the customer asked for a person",
+    "not_helped": "the customer said the bot's answer did not help",
+    "low_confidence": "the bot was not sure of the answer",
+    "low_confidence_twice": "the bot was not sure of the answer twice in a row",
+    "already_answered": "the customer wrote again after the bot's automated answer",
+    "empty_kb": "the bot has no FAQ entries",
+}
 MAX_BODY = 64 * 1024
 
 
-async def bot_answer(
-    ctx: Context, ticket_id: int, answer: str, entry_id: int | None, confidence: float, inline: bool = False
-) -> bool:
-    """The bot answers, while the ticket is still the bot's (status new). `inline`: the caller delivers the
-    answer itself (in the SMS webhook's TwiML), so it is not queued for the REST API."""
+@dataclass(frozen=True)
+class BotState:
+    """Where the conversation stands for the bot, read under the ticket's lock."""
+
+    channel: str
+    last_bot: str | None  # "answer" or "clarify" when a reply of the bot's is the last the customer got
+    answered: bool  # the bot answered this ticket at least once
+
+
+@dataclass(frozen=True)
+class BotStep:
+    """What the bot does with a customer's message: "answer" or "clarify" (`body`, with the FAQ entry and
+    confidence it rests on), "handoff" (`reason`), or "none" (nothing to answer)."""
+
+    kind: str
+    body: str = ""
+    entry_id: int | None = None
+    confidence: float | None = None
+    reason: str = ""
+
+
+NO_STEP = BotStep("none")
+
+
+async def bot_turn(
+    ctx: Context, ticket_id: int, decide: Callable[[BotState], BotStep], inline: bool = False
+) -> BotStep | None:
+    """The bot's turn on a ticket that is still the bot's (status new, not waiting): `decide` (pure, the
+    bot's policy) sees the conversation's state under the ticket's lock, so two messages answered at once
+    see each other's replies; its step is written in the same transaction. None when the ticket is not the
+    bot's any more. `inline`: the caller delivers an answer or clarification itself (in the SMS webhook's
+    TwiML), so it is not queued for the REST API."""
     async with ctx.db.write() as s:
         ticket = await lock_ticket(s, ticket_id)
         if ticket.status != "new" or ticket.queued_at is not None:
-            return False
-        if ticket.channel != "chat":
-            # one automated answer per ticket outside chat: a second question goes to a person
-            answered = await s.execute(
-                select(Message.id).where(Message.ticket_id == ticket.id, Message.author == "bot").limit(1)
-            )
-            if answered.first() is not None:
-                return False
-        msg = await add_message(s, ticket, body=answer, author="bot", direction="out", status="delivered")
-        if inline:
-            msg.status = "sent"
-            msg.meta = {"via": "twiml", "automated": True}
-        elif ticket.channel != "chat":
-            await outbound.prepare(s, ticket, msg, ctx.settings.support_address, automated=True)
-        history(
-            s,
-            ticket,
-            "bot.answer",
-            author="bot",
-            text=f"FAQ entry {entry_id}, confidence {confidence:.2f}",
-            data={"entry_id": entry_id, "confidence": confidence},
-        )
-        events = [message_event(ticket, msg, await queue_name(s, ticket.queue_id), "Bot")]
+            return None
+        step = decide(await _bot_state(s, ticket))
+        if step.kind == "handoff":
+            events = await _handoff(s, ticket, step.reason, step.confidence, step.entry_id)
+        elif step.kind in ("answer", "clarify"):
+            events = await _bot_reply(ctx, s, ticket, step, inline)
+        else:
+            return step
     await ctx.publish(events)
-    return True
+    return step
 
 
-async def handoff(ctx: Context, ticket_id: int, reason: str, confidence: float | None = None) -> bool:
-    """The bot steps aside: the ticket joins its queue and waits for an agent (the router takes it)."""
-    async with ctx.db.write() as s:
-        ticket = await lock_ticket(s, ticket_id)
-        if ticket.queued_at is not None or ticket.status not in ("new", "open", "pending"):
-            return False
-        now = utcnow()
-        ticket.status = "open"
-        ticket.queued_at = now
-        touch(ticket)
-        history(
-            s,
-            ticket,
-            "handoff",
-            author="bot",
-            text=f"handed to a person: {reason}",
-            data={"reason": reason, "confidence": confidence},
+async def _bot_state(s: AsyncSession, ticket: Ticket) -> BotState:
+    """One query: the last message the customer got, and whether the bot ever answered (if it did, there
+    is a last message)."""
+    answered = exists().where(HistoryEntry.ticket_id == ticket.id, HistoryEntry.kind == "bot.answer")
+    last = (
+        await s.execute(
+            select(Message.author, Message.meta, answered)
+            .where(Message.ticket_id == ticket.id, Message.direction == "out", Message.internal.is_(False))
+            .order_by(Message.seq.desc())
+            .limit(1)
         )
-        # chat shows the notice at once; elsewhere nothing would deliver it, so it is a note for the agents
-        chat = ticket.channel == "chat"
-        msg = await add_message(
-            s,
-            ticket,
-            body=HANDOFF_TEXT if chat else f"Handed to a person: {reason}",
-            author="system",
-            direction="out",
-            status="delivered" if chat else None,
-            internal=not chat,
-        )
-        qname = await queue_name(s, ticket.queue_id)
-        events = [
-            message_event(ticket, msg, qname),
-            ticket_event("ticket.updated", ticket, qname, reason="handoff"),
-        ]
-    await ctx.publish(events)
-    return True
+    ).first()
+    if last is None:
+        return BotState(ticket.channel, None, False)
+    author, meta, has_answered = last
+    last_bot = None
+    if author == "bot":
+        last_bot = "clarify" if (meta or {}).get("bot") == "clarify" else "answer"
+    return BotState(ticket.channel, last_bot, bool(has_answered))
+
+
+async def _bot_reply(
+    ctx: Context, s: AsyncSession, ticket: Ticket, step: BotStep, inline: bool
+) -> list[Event]:
+    """The bot's answer or clarifying question: a message to the customer and its line on their timeline,
+    with the FAQ entry and confidence."""
+    msg = await add_message(s, ticket, body=step.body, author="bot", direction="out", status="delivered")
+    if inline:
+        msg.status = "sent"
+        msg.meta = {"via": "twiml", "automated": True}
+    elif ticket.channel != "chat":
+        await outbound.prepare(s, ticket, msg, ctx.settings.support_address, automated=True)
+    msg.meta = {**(msg.meta or {}), "bot": step.kind}
+    confidence = step.confidence if step.confidence is not None else 0.0
+    if step.kind == "answer":
+        text = f"FAQ entry {step.entry_id}, confidence {confidence:.2f}"
+    else:
+        text = f"asked to rephrase: not sure (best FAQ entry {step.entry_id}, confidence {confidence:.2f})"
+    history(
+        s,
+        ticket,
+        f"bot.{step.kind}",
+        author="bot",
+        text=text,
+        data={"entry_id": step.entry_id, "confidence": step.confidence, "message_id": msg.id},
+    )
+    return [message_event(ticket, msg, await queue_name(s, ticket.queue_id), "Bot")]
+
+
+async def _handoff(
+    s: AsyncSession, ticket: Ticket, reason: str, confidence: float | None, entry_id: int | None = None
+) -> list[Event]:
+    now = utcnow()
+    ticket.status = "open"
+    ticket.queued_at = now
+    touch(ticket)
+    why = HANDOFF_REASONS.get(reason, reason)
+    history(
+        s,
+        ticket,
+        "handoff",
+        author="bot",
+        text=f"handed to a person: {why}",
+        data={"reason": reason, "confidence": confidence, "entry_id": entry_id},
+    )
+    # chat shows the notice at once; elsewhere nothing would deliver it, so it is a note for the agents
+    chat = ticket.channel == "chat"
+    msg = await add_message(
+        s,
+        ticket,
+        body=HANDOFF_TEXT if chat else f"Handed to a person: {why}",
+        author="system",
+        direction="out",
+        status="delivered" if chat else None,
+        internal=not chat,
+    )
+    qname = await queue_name(s, ticket.queue_id)
+    return [
+        message_event(ticket, msg, qname),
+        ticket_event("ticket.updated", ticket, qname, reason="handoff"),
+    ]
 
 
 async def agent_reply(ctx: Context, agent: Agent, ticket_id: int, body: str, internal: bool) -> Message:

@@ -1,7 +1,8 @@
 """Twilio Messaging webhooks: `POST /twilio/sms` (a text in) and `POST /twilio/sms/status` (delivery).
 
-A text is stored once (by MessageSid) before we answer; the bot's answer goes back in the TwiML when it is
-ready within the webhook's budget, else through the REST API. STOP/START/HELP are honoured.
+A text is stored once (by MessageSid) before we answer; the bot's reply (an answer, or a request to put the
+question another way) goes back in the TwiML when it is ready within the webhook's budget, else through the
+REST API. STOP/START/HELP are honoured.
 """
 
 from __future__ import annotations

@@ -3,8 +3,11 @@ the call's status callbacks. Every request is signed (`signed_params`: 403 and n
 and POST are both accepted, as a Twilio number can be configured with either.
 
     /twilio/voice               greeting + menu (Gather: 1 billing, 2 technical support, or speak)
-    /twilio/voice/menu?attempt  the choice: a queue -> <Dial> an available agent with a phone, else voicemail;
-                                a question the bot knows -> <Say> the answer, then the menu again;
+    /twilio/voice/menu?attempt&after  the choice: a queue -> <Dial> an available agent with a phone, else
+                                voicemail; a question the bot knows -> <Say> the answer, then the menu
+                                again; one it is not sure of -> the menu again asking to put it another
+                                way (`after=clarify`), the second in a row -> a person; a request for a
+                                person, or "that did not help" after an answer -> a person;
                                 silence -> the menu again, at most twice, then voicemail
     /twilio/voice/dial-status   the <Dial> ended: answered -> hang up; not answered -> voicemail
     /twilio/voice/recorded      the <Record> ended: a voicemail on the call's ticket, or a polite goodbye
@@ -24,8 +27,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app.actions import calls
+from app.actions.calls import CHANNEL
+from app.actions.tickets import BotState
 from app.http.auth import ctx_of
 from app.http.twilio_auth import signed_params
+from bots.faq.responder import decide
 from channels.voice import (
     DIAL_STATUSES,
     CallInfo,
@@ -68,6 +74,12 @@ def _attempt(request: Request) -> int:
     return max(1, min(MAX_ATTEMPTS, value))
 
 
+def _after(request: Request) -> str | None:
+    """What the bot said just before this menu (from the Gather's action URL): "answer", "clarify" or None."""
+    after = request.query_params.get("after")
+    return after if after in ("answer", "clarify") else None
+
+
 def _spoken_choice(speech: str) -> str | None:
     """A menu choice said rather than pressed: "two", "billing please"."""
     words = re.sub(r"[^\w\s]", " ", speech.lower()).split()
@@ -103,41 +115,46 @@ async def menu(request: Request) -> Response:
         step = {"kind": "digits", "digits": digits, "queue": queue, "attempt": attempt}
         return await _connect(request, info, queue, f"Pressed {digits} for {label}.", step)
     if speech:
-        state = await calls.ensure(ctx, info)
-        match = await request.app.state.bot.ask(speech)
-        if match.reason != "empty_question":
-            confident = not match.handoff and match.answer is not None
-            if confident and state.bot_answers < MAX_BOT_ANSWERS:
-                await calls.record_step(
-                    ctx,
-                    info,
-                    {
-                        "kind": "speech",
-                        "text": speech,
-                        "answered": True,
-                        "n": state.bot_answers + 1,
-                        "entry_id": match.entry_id,
-                        "confidence": round(float(match.confidence), 3),
-                    },
-                )
-                return xml(twiml.menu(base, 1, before=[str(match.answer)[:MAX_SAY]]))
-            choice = _spoken_choice(speech) if match.reason != "asked_for_human" else None
-            queue = DIGIT_QUEUES[choice][0] if choice else "general"
-            step = {
-                "kind": "speech",
-                "text": speech,
-                "answered": False,
-                "reason": match.reason if not confident else "bot_answers_exhausted",
-                "queue": queue,
-            }
-            return await _connect(request, info, queue, speech, step)
+        response = await _spoken(request, info, speech)
+        if response is not None:
+            return response
     # nothing (or nothing usable) heard: the menu again, then voicemail
     await calls.record_step(
         ctx, info, {"kind": "no_input", "attempt": attempt, **({"digits": digits} if digits else {})}
     )
     if attempt < MAX_ATTEMPTS:
-        return xml(twiml.menu(base, attempt + 1, before=[twiml.NO_INPUT]))
+        return xml(twiml.menu(base, attempt + 1, before=[twiml.NO_INPUT], after=_after(request)))
     return xml(twiml.voicemail(base))
+
+
+async def _spoken(request: Request, info: CallInfo, speech: str) -> Response | None:
+    """The caller said something at the menu: the bot's rules as on the other channels (`decide`) — an
+    answer then the menu again (at most MAX_BOT_ANSWERS per call), a request for a person or "that did not
+    help" after an answer puts them through, and a question the bot is not sure of gets the menu again
+    with a request to put it another way, the second in a row a person. A menu choice said rather than
+    pressed ("billing please") picks the queue. None when nothing usable was heard."""
+    ctx, base = ctx_of(request), _base(request)
+    state = await calls.ensure(ctx, info)
+    match = await request.app.state.bot.ask(speech)
+    step = decide(BotState(CHANNEL, _after(request), answered=False), match, speech)
+    if step.kind == "none":
+        return None
+    confidence = round(float(match.confidence), 3)
+    said = {"kind": "speech", "text": speech, "entry_id": match.entry_id, "confidence": confidence}
+    if step.kind == "answer" and state.bot_answers < MAX_BOT_ANSWERS:
+        answer = step.body[:MAX_SAY]
+        await calls.bot_reply(ctx, info, {**said, "answered": True, "n": state.bot_answers + 1}, answer)
+        return xml(twiml.menu(base, 1, before=[answer], after="answer"))
+    choice = _spoken_choice(speech) if step.reason != "asked_for_human" else None
+    if step.kind == "clarify" and choice is None:
+        # noted once per request: a redelivery repeats it, the same words after another answer do not
+        clarify = {**said, "answered": False, "clarify": True, "answers_before": state.bot_answers}
+        await calls.bot_reply(ctx, info, clarify)
+        return xml(twiml.menu(base, 1, prompt=twiml.CLARIFY_PROMPT, after="clarify"))
+    reason = {"answer": "bot_answers_exhausted", "clarify": "spoken_choice"}.get(step.kind, step.reason)
+    queue = DIGIT_QUEUES[choice][0] if choice else "general"
+    handoff = {**said, "answered": False, "reason": reason, "queue": queue}
+    return await _connect(request, info, queue, speech, handoff)
 
 
 async def _connect(

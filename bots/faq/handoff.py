@@ -1,6 +1,9 @@
-"""Detect an explicit request to be handed to a person ("agent", "I want to talk to a human").
+"""Detect what hands a conversation from the bot to a person: an explicit request for one (`wants_human`:
+"agent", "I want to talk to a human") and a reply saying the bot's answer did not help (`not_helped`:
+"that didn't help", "no, that's not what I asked", a bare "no"; see its docstring).
 
-Rules, applied to lowercased NFKC text with apostrophes dropped and other punctuation made spaces:
+`wants_human` rules, applied to lowercased NFKC text with apostrophes dropped and other punctuation made
+spaces:
 
 * a short message that is only person words and politeness ("agent", "human please", "operator!",
   "real person", "customer service rep");
@@ -124,3 +127,84 @@ def _hedged(before: str) -> bool:
                 return True
             break
     return bool(_QUESTIONS.search(" ".join(words)))
+
+
+# ---- "that did not help": the customer's verdict on the bot's reply ------------------------------------
+
+_THAT = (
+    r"(?:that|this|it|thats|its|the\s+answer|your\s+answer|the\s+reply|those\s+steps|these\s+steps"
+    r"|the\s+steps)"
+)
+_NOT = r"(?:didnt|doesnt|did\s+not|does\s+not|dont|do\s+not|wasnt|isnt|was\s+not|is\s+not|wont|will\s+not)"
+_STILL_BAD = (
+    r"still\s+(?:not|no|doesnt|does\s+not|dont|do\s+not|didnt|did\s+not|cant|cannot|can\s+not|isnt|is\s+not"
+    r"|wont|will\s+not|havent|have\s+not|hasnt|broken|stuck|failing|fails|failed|nothing|no\s+luck"
+    r"|the\s+same|same\s+(?:problem|issue|error|thing)"
+    r"|(?:getting|having|seeing|get|have|see)\s+(?:the|this|that|an|a|same|the\s+same)\s+(?:\w+\s+)?"
+    r"(?:error|problem|issue|message|trouble))\b"
+)
+_WHAT_I = (
+    r"(?:asked|asking|ask|meant|mean|wanted|want|needed|need|said|looking\s+for|after|was\s+asking"
+    r"|am\s+asking|m\s+asking|was\s+looking\s+for|am\s+looking\s+for|m\s+looking\s+for|was\s+after|asked\s+for)"
+)
+_NOT_HELPED = re.compile(
+    r"\b(?:"
+    # that didn't help / it doesn't help at all / this did not help me
+    rf"{_THAT}\s+{_NOT}\s+(?:really\s+|actually\s+|even\s+|much\s+)?help"
+    rf"|{_THAT}\s+{_NOT}\s+(?:really\s+|actually\s+|even\s+)?(?:work|solve|fix)(?=\s*$|\s+(?:either|at|for|still|again"
+    r"|though|unfortunately|sadly|but|and|so|i|im|ive|anyway|sorry|please|thanks|the|my|it|that|this|same)\b)"
+    r"|(?:was|is|been|not|no|wasnt|isnt)\s+(?:very\s+|really\s+|much\s+|that\s+|particularly\s+|at\s+all\s+|of\s+)?"
+    r"(?:helpful|useful|any\s+help|much\s+help|help\s+at\s+all)"
+    r"|not\s+(?:helpful|useful|helping)|unhelpful|useless|no\s+help|isnt\s+helping|not\s+helping|doesnt\s+help"
+    # that's not what I asked / not what I meant / not the answer I wanted
+    rf"|not\s+what\s+(?:i|we|im|i\s+am|i\s+was|we\s+were|were)\s+(?:really\s+)?{_WHAT_I}"
+    rf"|not\s+the\s+(?:right\s+|correct\s+)?(?:answer|question|thing)(?:\s+(?:i|we)\s+{_WHAT_I})?"
+    r"|(?:i|we)\s+(?:didnt|did\s+not)\s+ask(?:\s+(?:for|about))?\s+(?:that|this|it)"
+    r"|(?:that|this|it)\s+(?:has|had)\s+nothing\s+to\s+do\s+with"
+    # wrong answer / that's wrong / that is not right
+    r"|wrong\s+(?:answer|reply|info|information|question)|(?:answer|reply)\s+(?:is|was)\s+(?:wrong|incorrect)"
+    r"|(?:thats|that\s+is|that\s+was|this\s+is|its|it\s+is|you\s+are|youre|you\s+re)\s+"
+    r"(?:wrong|incorrect|not\s+(?:right|correct|it|true|relevant|my\s+question))"
+    r"|you\s+(?:got\s+it|have\s+it|ve\s+got\s+it)\s+wrong|irrelevant"
+    # that doesn't answer my question / you didn't answer
+    r"|(?:doesnt|does\s+not|didnt|did\s+not|havent|have\s+not|dont|do\s+not|wasnt|isnt)\s+(?:really\s+|actually\s+)?"
+    r"answer(?:ed)?(?:\s+(?:my|the|your)\s+(?:question|query|problem)|\s+(?:it|that|this|anything|what|me)\b|\s*$)"
+    r"|(?:you|bot)\s+(?:misunderstood|misunderstand|(?:dont|didnt|do\s+not|did\s+not)\s+(?:understand|get\s+(?:it|me)))"
+    # still doesn't work / still broken / I already tried that
+    rf"|{_STILL_BAD}"
+    r"|(?:already\s+(?:tried|did|done|do|checked)\s+(?:that|this|it|those|these|everything|all\s+(?:that|of\s+that))"
+    r"|(?:tried|did|done|checked)\s+(?:that|this|it|those|these)\s+already)"
+    r")\b"
+)
+# a message that is only a "no": "no", "nope :(", "no it didn't", "not really", "sadly not"
+_BARE_NO = re.compile(
+    r"(?:no|nope|nah|nay|noo+|no\s+no)(?:\s+(?:it|that|this)\s+(?:didnt|doesnt|did\s+not|does\s+not|wasnt|isnt))?"
+    r"|not\s+really|not\s+quite|not\s+exactly|sadly\s+not|unfortunately\s+not|(?:i\s*m\s+|im\s+)?afraid\s+not"
+    r"|(?:it|that|this)\s+(?:didnt|doesnt|did\s+not|does\s+not)|no\s+luck|no\s+dice|wrong|incorrect|nonsense"
+    r"|i\s+(?:dont|do\s+not|still\s+dont)\s+(?:understand|get\s+it)"
+)
+_BARE_FILLER = re.compile(r"\b(?:sorry|unfortunately|sadly|um+|uh+|hmm+|well|but|still|oh|ah|ugh|honestly)\b")
+_SCAN_CHARS = 2000  # a long message is searched at its start and its end: bounds the time of one check
+_IF_WORDS = frozenset({"if", "unless", "when", "whenever", "whether", "case", "suppose", "supposing"})
+
+
+def not_helped(text: str) -> bool:
+    """True when a reply to the bot says its answer did not help: "that didn't help", "not helpful",
+    "no, that's not what I asked", "wrong answer", "that doesn't answer my question", "still doesn't work",
+    or a bare "no"/"nope". Only meaningful right after a bot reply (a bare "no" anywhere else is no verdict).
+
+    Not: "no problem", "no thanks, that helped", "nope, all good", questions that merely contain a "not"
+    ("why is my card not working?", "what if the link does not arrive?") or a hypothetical ("if that
+    doesn't help, what then?")."""
+    cleaned = clean(text)
+    if not cleaned:
+        return False
+    if len(cleaned) <= 60 and _BARE_NO.fullmatch(" ".join(_BARE_FILLER.sub(" ", cleaned).split())):
+        return True
+    parts = [cleaned] if len(cleaned) <= _SCAN_CHARS else [cleaned[:_SCAN_CHARS], cleaned[-_SCAN_CHARS:]]
+    return any(not _hypothetical(part[: m.start()]) for part in parts for m in _NOT_HELPED.finditer(part))
+
+
+def _hypothetical(before: str) -> bool:
+    """ "if that doesn't help", "what do I do when it still doesn't work": a question, not a verdict."""
+    return any(word in _IF_WORDS for word in before[-40:].split()[-3:])

@@ -1,5 +1,6 @@
 """The FAQ bot as a subscriber: it answers a customer's message while the ticket is still the bot's, and
-hands the ticket to a person when it is not confident or the customer asks for one.
+hands the ticket to a person when the customer asks for one, says its answer did not help, or it is not
+confident twice in a row (once, by email); the policy is `decide`.
 
 The knowledge base is read from the database and rebuilt when its revision changes (an import from
 another process bumps it), checked at most every `refresh_s` seconds.
@@ -17,18 +18,26 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 
 from sqlalchemy import select
 
 from app.actions import faq, tickets
 from app.actions.context import Context
+from app.actions.tickets import NO_STEP, BotState, BotStep
 from app.bus import Event
 from app.domain.models import FaqEntry
+from bots.faq.handoff import not_helped
 from bots.faq.matcher import FaqDoc, Match, Matcher
 from bots.faq.semantic import Indexer, SemanticMatcher
 
 QUICK_PHRASINGS = 300  # at most this many phrasings to embed: a new revision waits for its semantic index
 QUICK_WAIT_S = 8.0  # ... at most this long (the first time, loading the model included)
+# channels where the customer is in a conversation: the bot may ask them to put a question another way
+CONVERSATIONAL = frozenset({"chat", "sms", "voice"})
+CLARIFY_TEXT = (
+    "I'm not sure I understood. Could you put it another way? You can also ask for a person at any time."
+)
 
 
 class FaqBot:
@@ -109,19 +118,48 @@ class FaqBot:
         await self.respond(int(event.data["ticket_id"]), str(event.data.get("body", "")))
 
     async def respond(self, ticket_id: int, text: str, inline_until: float | None = None) -> str | None:
-        """Answer the customer's message or hand the ticket to a person. With `inline_until` (a monotonic
-        deadline) an answer written before it is returned for the caller to deliver itself; later ones go
-        out through the channel as usual."""
+        """Answer the customer's message, ask them to put it another way, or hand the ticket to a person
+        (see `decide`). With `inline_until` (a monotonic deadline) a reply written before it is returned for
+        the caller to deliver itself; later ones go out through the channel as usual."""
         match = await self.ask(text)
-        if match.reason == "empty_question":
-            return None
-        if not match.handoff and match.answer is not None:
-            inline = inline_until is not None and time.monotonic() < inline_until
-            # False when the bot already answered this (non-chat) ticket once: then a person takes over
-            if await tickets.bot_answer(
-                self.ctx, ticket_id, match.answer, match.entry_id, match.confidence, inline=inline
-            ):
-                return match.answer if inline else None
-        reason = match.reason if match.handoff else "already answered once"
-        await tickets.handoff(self.ctx, ticket_id, reason, match.confidence)
+        if match.reason == "empty_question" and not not_helped(text):
+            return None  # nothing to answer ("ok", "?"): no need to take the ticket's lock
+        inline = inline_until is not None and time.monotonic() < inline_until
+        step = await tickets.bot_turn(self.ctx, ticket_id, lambda state: decide(state, match, text), inline)
+        if inline and step is not None and step.kind in ("answer", "clarify"):
+            return step.body
         return None
+
+
+def decide(state: BotState, match: Match, text: str) -> BotStep:
+    """The bot's handoff policy, the same on every channel as far as the channel allows. In order:
+
+    1. an explicit request for a person hands off ("asked_for_human");
+    2. a reply right after the bot's that says it did not help ("that didn't help", "no, that's not what I
+       asked", a bare "no") hands off ("not_helped");
+    3. a message with nothing to answer ("ok", "?") changes nothing;
+    4. outside chat the bot answers once per ticket: whatever the customer writes after its automated
+       answer goes to a person ("already_answered");
+    5. a confident match is answered;
+    6. a low-confidence question: in a conversation (chat, SMS, voice) the first in a row gets a short
+       clarifying question, the second in a row hands off ("low_confidence_twice"), and a confident answer
+       in between starts the count again; by email it hands off at once (one automated mail per ticket,
+       and a mail asking to rephrase helps nobody);
+    7. an empty knowledge base hands off ("empty_kb").
+    """
+    handoff = BotStep("handoff", entry_id=match.entry_id, confidence=match.confidence)
+    if match.reason == "asked_for_human":
+        return replace(handoff, reason="asked_for_human")
+    if state.last_bot is not None and not_helped(text):
+        return replace(handoff, reason="not_helped")
+    if match.reason == "empty_question":
+        return NO_STEP
+    if state.answered and state.channel != "chat":
+        return replace(handoff, reason="already_answered")
+    if match.reason == "answered" and match.answer is not None:
+        return BotStep("answer", match.answer, match.entry_id, match.confidence)
+    if match.reason == "low_confidence" and state.channel in CONVERSATIONAL:
+        if state.last_bot == "clarify":
+            return replace(handoff, reason="low_confidence_twice")
+        return BotStep("clarify", CLARIFY_TEXT, match.entry_id, match.confidence)
+    return replace(handoff, reason=match.reason)

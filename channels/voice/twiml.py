@@ -15,6 +15,10 @@ from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 GREETING = "Thank you for calling."
 MENU_PROMPT = "Press 1 for billing, 2 for technical support, or tell me your question."
 NO_INPUT = "Sorry, I did not catch that."
+CLARIFY_PROMPT = (
+    "I'm not sure I understood. Could you say it another way? "
+    "You can also press 0 or ask for a person at any time."
+)
 HOLD = "Please hold while we connect you."
 VOICEMAIL_PROMPT = "Please leave a message after the tone."
 THANKS = "Thank you, we received your message and will call you back. Goodbye."
@@ -30,10 +34,18 @@ def _say_all(response: VoiceResponse, lines: Sequence[str]) -> None:
             response.say(line)
 
 
-def menu(base: str, attempt: int, *, before: Sequence[str] = ()) -> str:
-    """Say `before`, then the menu in a speech-or-keypad Gather; with no input Twilio falls through to the
-    Redirect, which reports the silence to the same action."""
-    action = f"{base}menu?attempt={attempt}"
+def menu(
+    base: str,
+    attempt: int,
+    *,
+    before: Sequence[str] = (),
+    prompt: str = MENU_PROMPT,
+    after: str | None = None,
+) -> str:
+    """Say `before`, then `prompt` (the menu) in a speech-or-keypad Gather; with no input Twilio falls
+    through to the Redirect, which reports the silence to the same action. `after` ("answer" or "clarify":
+    what the bot just said) travels in the action's URL, so the next step knows what the caller answers."""
+    action = f"{base}menu?attempt={attempt}" + (f"&after={after}" if after else "")
     response = VoiceResponse()
     _say_all(response, before)
     gather = Gather(
@@ -45,7 +57,7 @@ def menu(base: str, attempt: int, *, before: Sequence[str] = ()) -> str:
         action=action,
         method="POST",
     )
-    gather.say(MENU_PROMPT)
+    gather.say(prompt)
     response.append(gather)
     response.redirect(action, method="POST")
     return str(response.to_xml())

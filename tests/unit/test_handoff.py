@@ -1,6 +1,6 @@
 import pytest
 
-from bots.faq.handoff import clean, wants_human
+from bots.faq.handoff import clean, not_helped, wants_human
 
 ASKS_FOR_A_PERSON = [
     "agent",
@@ -171,3 +171,148 @@ def test_a_request_after_an_unrelated_negation_still_fires(text: str) -> None:
 )
 def test_negated_or_unrelated_person_words_do_not_fire(text: str) -> None:
     assert not wants_human(text)
+
+
+# ---- not_helped: the customer's verdict on the bot's reply ----------------------------------------------
+
+SAYS_IT_DID_NOT_HELP = [
+    "that didn't help",
+    "That did not help.",
+    "that didnt help",
+    "That didn\u2019t help!",
+    "it doesn't help at all",
+    "this does not help me",
+    "not helpful",
+    "Not very helpful, sorry",
+    "that wasn't helpful",
+    "this isn't helping",
+    "no help at all",
+    "useless",
+    "this is useless",
+    "no that's not what I asked",
+    "No, that's not what I meant",
+    "not what im looking for",
+    "not the answer I was looking for",
+    "i didnt ask that",
+    "that has nothing to do with my question",
+    "wrong answer",
+    "that's wrong",
+    "that is not right",
+    "that's not it",
+    "that doesn't answer my question",
+    "you didn't answer my question",
+    "you misunderstood",
+    "still doesn't work",
+    "It still doesn't work",
+    "still not working",
+    "I still can't log in",
+    "I'm still getting the same error",
+    "that didn't work",
+    "it didn't work for me",
+    "that doesn't work either",
+    "that didn't fix it",
+    "I already tried that",
+    "tried that already",
+    "thanks but that didn't help, my account is still locked",
+    "no",
+    "No.",
+    "NO!!",
+    "nope",
+    "Nope :(",
+    "nah",
+    "no it didn't",
+    "not really",
+    "sorry, no",
+    "no luck",
+    "I don't understand",
+]
+
+DOES_NOT_SAY_SO = [
+    "",
+    "  ",
+    "?",
+    "no problem",
+    "No worries!",
+    "no thanks",
+    "no thank you",
+    "no thanks, that helped",
+    "nope, all good",
+    "no that's all",
+    "no, that's fine",
+    "no, it helped",
+    "no, that answers it",
+    "not now",
+    "no need",
+    "not a problem",
+    "not sure",
+    "that helped, thanks",
+    "that helps",
+    "that did help",
+    "that helped a lot",
+    "thanks, very helpful",
+    "couldn't have been more helpful",
+    "it worked, thanks",
+    "When are you open?",
+    "how do I reset my password?",
+    "why is my card not working?",
+    "what if the reset link does not arrive?",
+    "I did not receive the email",
+    "is it not possible to pay by card?",
+    "my order is not here yet",
+    "the app does not open",
+    "nothing is wrong",
+    "what's wrong with my account?",
+    "I don't want a refund",
+    "my card doesn't work abroad",
+    "it doesn't work abroad",
+    "does it help if I restart?",
+    "if that doesn't help, what should I do?",
+    "what do I do when it doesn't work?",
+    "in case it doesn't work, who do I call?",
+    "what should I do if it still doesn't work",
+    "is the shop still open?",
+    "can I still cancel?",
+    "do you still sell gift cards?",
+    "I have no idea how to log in",
+    "I don't understand why my bill is so high",
+    "the agent didn't answer the phone",
+    "nobody",
+    "notice",
+    "know",
+    "nowhere to be found, my parcel",
+]
+
+
+@pytest.mark.parametrize("text", SAYS_IT_DID_NOT_HELP)
+def test_replies_saying_the_answer_did_not_help_fire(text: str) -> None:
+    assert not_helped(text)
+
+
+@pytest.mark.parametrize("text", DOES_NOT_SAY_SO)
+def test_thanks_declines_and_new_questions_do_not_fire(text: str) -> None:
+    assert not not_helped(text)
+
+
+def test_a_long_message_is_read_at_its_start_and_its_end() -> None:
+    assert not_helped("that didn't help. " + "my account details are these. " * 500)
+    assert not_helped("my account details are these. " * 500 + "and that didn't help")
+    assert not not_helped("my account details are these. " * 500)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x" * 100_000,
+        "no " * 30_000,
+        "that didnt " * 10_000,
+        "still " * 20_000,
+        "not what i " * 10_000,
+        "already tried " * 10_000,
+        "\U0001f600" * 30_000,
+        "".join(chr(i) for i in range(32)) * 1000,
+        "\ud800 that didnt help \udfff",
+        "a" + "\u0301" * 50_000,
+    ],
+)
+def test_not_helped_on_hostile_input_does_not_raise(text: str) -> None:
+    assert not_helped(text) in (True, False)
