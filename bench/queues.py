@@ -164,9 +164,7 @@ def main() -> None:
             for name, i in (("GET /healthz (floor)", 0), ("GET /api/queues", 1)):
                 p50 = statistics.median(statistics.median(r[i]) for r in rounds)
                 p99 = statistics.median(p(r[i], 0.99) for r in rounds)
-                print(
-                    f"{name:22s} p50 {p50:7.2f} ms  p99 {p99:7.2f} ms  (median of 3 rounds)"
-                )
+                print(f"{name:22s} p50 {p50:7.2f} ms  p99 {p99:7.2f} ms  (median of 3 rounds)")
 
 
 if __name__ == "__main__":
