@@ -1286,6 +1286,9 @@
     const who = { customer: "Customer", agent: "Agent", bot: "Bot", system: "System" }[h.author] || "";
     if (h.kind === "note" || h.internal) return (who || "Agent") + " · internal note";
     if (h.kind === "faq.learned") return "Saved to FAQ";
+    if (h.kind === "bot.answer") return "Bot answered from the FAQ";
+    if (h.kind === "bot.clarify") return "Bot asked to put it another way";
+    if (h.kind === "handoff") return "Handed to a person";
     if (h.kind === "message") {
       if (h.author === "system") return "System message";
       if (h.author === "bot") return "Bot answered";
