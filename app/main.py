@@ -17,9 +17,10 @@ from app.actions.chat_writer import ChatWriter
 from app.actions.context import Context
 from app.actions.email import ingest_raw
 from app.actions.errors import ActionError
-from app.bus import make_bus
+from app.bus import Event, make_bus
 from app.db.engine import Database
 from app.delivery import Deliverer
+from app.domain.board import Board
 from app.http import (
     api_agents,
     api_customers,
@@ -97,7 +98,14 @@ def create_app(settings: Settings) -> Starlette:
         router = Router(ctx)
         ctx.subscribe(bot.on_event)
         ctx.subscribe(router.on_event)
-        await bus.start(hub.deliver)
+        board = Board()
+        ctx.observers.append(board.apply)
+
+        def deliver(event: Event) -> None:  # events of every process, this one's included
+            board.apply(event)
+            hub.deliver(event)
+
+        await bus.start(deliver)
         app.state.ctx, app.state.hub, app.state.metrics, app.state.bot, app.state.router = (
             ctx,
             hub,
@@ -105,6 +113,9 @@ def create_app(settings: Settings) -> Starlette:
             bot,
             router,
         )
+        async with db.read() as s:
+            await board.reload(s)
+        app.state.board = board
         await bot.matcher()  # build the FAQ index before the first question
         if settings.bus_url.startswith("memory://"):
             # a single process: an agent marked available by a previous run has no socket here; give them
@@ -112,7 +123,7 @@ def create_app(settings: Settings) -> Starlette:
             for agent_id in await agents.agents_present(ctx):
                 schedule_grace(ctx, hub, agent_id, hub.agent_disconnected(agent_id))
         await router.wake_all()
-        sweeper = Sweeper(ctx, router, hub.online_agents)
+        sweeper = Sweeper(ctx, router, hub.online_agents, board)
         sweeper.start()
         chat_writer = ChatWriter(ctx)
         app.state.chat_writer = chat_writer

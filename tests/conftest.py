@@ -10,8 +10,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from app.db.migrate import upgrade
-from tests.support import PG_ADMIN, LiveServer, make_settings
+from tests.support import PG_ADMIN, LiveServer, make_settings, running
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -39,11 +38,5 @@ async def _pg_admin(sql: str) -> None:
 
 @pytest.fixture
 async def server(database_url: str) -> AsyncIterator[LiveServer]:
-    settings = make_settings(database_url)
-    await upgrade(settings.database_url)
-    live = LiveServer(settings)
-    await live.start()
-    try:
+    async with running(make_settings(database_url)) as live:
         yield live
-    finally:
-        await live.stop()

@@ -8,7 +8,8 @@ import json
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -19,6 +20,7 @@ import websockets
 from app.actions.agents import create_agent
 from app.actions.context import Context
 from app.actions.faq import import_rows
+from app.db.migrate import upgrade
 from app.serve import uvicorn_config
 from config.settings import Settings
 
@@ -161,6 +163,18 @@ class WS:
     async def close(self) -> None:
         await self.conn.close()
         await asyncio.wait_for(self.closed.wait(), 5)
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[LiveServer]:
+    """A live server on a database brought to the current schema, stopped at the end."""
+    await upgrade(settings.database_url)
+    live = LiveServer(settings)
+    await live.start()
+    try:
+        yield live
+    finally:
+        await live.stop()
 
 
 def make_settings(database_url: str, **kw: Any) -> Settings:

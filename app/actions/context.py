@@ -26,6 +26,8 @@ class Context:
         self.db = db
         self.bus = bus
         self.subscribers: list[Subscriber] = []
+        # called at once, in order, for every committed event of this process (read models such as the board)
+        self.observers: list[Callable[[Event], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def subscribe(self, subscriber: Subscriber) -> None:
@@ -35,6 +37,12 @@ class Context:
         """Hand committed events on; never raises (the data is already safe in the database)."""
         if not events:
             return
+        for event in events:
+            for observer in self.observers:
+                try:
+                    observer(event)
+                except Exception:
+                    log.exception("observer %r failed on %s", observer, event.type)
         try:
             await self.bus.publish(events)
         except Exception:

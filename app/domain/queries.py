@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.board import Board
 from app.domain.models import (
     ACTIVE_STATUSES,
     CHANNELS,
@@ -158,69 +158,44 @@ def _state(agent: Agent, load: int) -> str:
     return "busy" if load >= agent.capacity else "available"
 
 
-async def queue_stats(s: AsyncSession) -> list[dict[str, Any]]:
+async def queue_stats(s: AsyncSession, board: Board) -> list[dict[str, Any]]:
+    """Per queue: waiting tickets, the longest wait and its ticket, agents by state, today's handled tickets
+    and median first response. The ticket figures come from the board (app/domain/board.py), kept current
+    as data changes; only the queues and their agents (small tables) are read here."""
+    if not board.loaded:
+        await board.reload(s)
     now = utcnow()
-    today = start_of_day(now)
-    waiting_rows = await s.execute(
-        select(Ticket.queue_id, func.count(), func.min(Ticket.queued_at))
-        .where(waiting_clause())
-        .group_by(Ticket.queue_id)
-    )
-    waiting = {qid: (n, oldest) for qid, n, oldest in waiting_rows.all()}
-    # the longest-waiting ticket of every queue in one statement
-    rank = (
-        func.row_number()
-        .over(partition_by=Ticket.queue_id, order_by=(Ticket.queued_at, Ticket.id))
-        .label("rank")
-    )
-    ranked = select(Ticket.queue_id, Ticket.id, rank).where(waiting_clause()).subquery()
-    oldest_ids: dict[int, int] = {
-        qid: int(tid)
-        for qid, tid in (
-            await s.execute(select(ranked.c.queue_id, ranked.c.id).where(ranked.c.rank == 1))
-        ).all()
-    }
-    # counted here rather than with GROUP BY, which SQLite's planner would serve by scanning every ticket
-    # in queue order instead of today's few through ix_ticket_resolved
-    handled = Counter((await s.execute(select(Ticket.queue_id).where(Ticket.resolved_at >= today))).scalars())
-    responses: dict[int, list[float]] = {}
-    for qid, first_at, queued, created in (
-        await s.execute(
-            select(Ticket.queue_id, Ticket.first_response_at, Ticket.queued_at, Ticket.created_at).where(
-                Ticket.first_response_at >= today
-            )
-        )
-    ).all():
-        responses.setdefault(qid, []).append(_seconds(first_at, queued or created))
-    loads = await agent_loads(s)
+    figures = board.figures(now)
+    loads = board.loads()
     members = await s.execute(
-        select(AgentQueue.queue_id, Agent)
+        select(AgentQueue.queue_id, Agent.presence, Agent.capacity, Agent.id)
         .join(Agent, Agent.id == AgentQueue.agent_id)
         .where(Agent.active.is_(True))
     )
     states: dict[int, dict[str, int]] = {}
-    for qid, agent in members.all():
+    for qid, presence, capacity, agent_id in members.all():
         counts = states.setdefault(qid, {"available": 0, "busy": 0, "away": 0})
-        state = _state(agent, loads.get(agent.id, 0))
-        counts[state] += 1
+        if presence != "available":
+            counts["away"] += 1
+        else:
+            counts["busy" if loads.get(agent_id, 0) >= capacity else "available"] += 1
     out = []
-    for queue in (await s.execute(select(Queue).order_by(Queue.name))).scalars():
-        n, oldest = waiting.get(queue.id, (0, None))
-        counts = states.get(queue.id, {"available": 0, "busy": 0, "away": 0})
-        frt = responses.get(queue.id)
+    for queue_id, name in (await s.execute(select(Queue.id, Queue.name).order_by(Queue.name))).all():
+        f = figures.get(queue_id, {})
+        counts = states.get(queue_id, {"available": 0, "busy": 0, "away": 0})
         out.append(
             {
-                "id": queue.id,
-                "name": queue.name,
-                "waiting": n,
-                "longest_wait_s": _age(now, oldest),
-                "oldest_ticket_id": oldest_ids.get(queue.id),
+                "id": queue_id,
+                "name": name,
+                "waiting": f.get("waiting", 0),
+                "longest_wait_s": f.get("longest_wait_s") or 0.0,
+                "oldest_ticket_id": f.get("oldest_ticket_id"),
                 # available counts every agent present, busy ones (at capacity) included
                 "agents_available": counts["available"] + counts["busy"],
                 "agents_busy": counts["busy"],
                 "agents_away": counts["away"],
-                "handled_today": int(handled.get(queue.id, 0)),
-                "median_first_response_s_today": round(statistics.median(frt), 1) if frt else None,
+                "handled_today": f.get("handled_today", 0),
+                "median_first_response_s_today": f.get("median_first_response_s_today"),
             }
         )
     return out
@@ -305,14 +280,3 @@ def _waiting_at(
         and (assigned is None or _aware(assigned) > t)
         and (resolved is None or _aware(resolved) > t)
     )
-
-
-def _age(now: datetime, then: Any) -> float:
-    if then is None:
-        return 0.0
-    if isinstance(then, str):  # SQLite hands aggregates back untyped
-        then = datetime.fromisoformat(then)
-    if then.tzinfo is None:
-        then = then.replace(tzinfo=UTC)
-    age: float = (now - then).total_seconds()
-    return round(max(0.0, age), 3)

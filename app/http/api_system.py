@@ -64,7 +64,7 @@ async def queues(request: Request) -> JSONResponse:
     """
     await require_agent(request)
     async with ctx_of(request).db.read() as s:
-        items = await queries.queue_stats(s)
+        items = await queries.queue_stats(s, request.app.state.board)
     return JSONResponse({"items": items})
 
 

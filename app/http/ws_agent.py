@@ -21,6 +21,7 @@ from app.actions.context import Context
 from app.actions.errors import ActionError
 from app.bus import Event
 from app.domain import queries
+from app.domain.board import Board
 from app.domain.models import Ticket
 from app.http.frames import FrameError, receive_frame
 from app.http.hub import Conn, Hub
@@ -177,9 +178,10 @@ async def agent_socket(ws: WebSocket) -> None:
 
 
 class SupervisorConn(Conn):
-    def __init__(self, ws: WebSocket, ctx: Context) -> None:
+    def __init__(self, ws: WebSocket, ctx: Context, board: Board) -> None:
         super().__init__(ws, "supervisor", self._render)
         self.ctx = ctx
+        self.board = board
         self._last = 0.0
         self._pending = False
 
@@ -193,7 +195,7 @@ class SupervisorConn(Conn):
         self._last = time.monotonic()
         async with self.ctx.db.read() as s:
             return [
-                {"type": "queues", "data": await queries.queue_stats(s)},
+                {"type": "queues", "data": await queries.queue_stats(s, self.board)},
                 {"type": "agents", "data": await queries.list_agents(s)},
             ]
 
@@ -213,7 +215,7 @@ async def supervisor_socket(ws: WebSocket) -> None:
         await ws.send_json({"type": "error", "code": "forbidden", "message": "supervisors and admins only"})
         await ws.close(code=4403)
         return
-    conn = SupervisorConn(ws, ctx)
+    conn = SupervisorConn(ws, ctx, ws.app.state.board)
     hub.subscribe(conn, SUPERVISORS, ws.state.token_topic)
     app.state.metrics.sockets.labels("supervisor").inc()
     writer = asyncio.create_task(conn.writer())

@@ -5,7 +5,8 @@ Presence lives in the database, so it must survive a process that dies with agen
 that finds an agent still "available" but unstamped for `presence_expiry_s` marks them away and sends
 their unanswered tickets back to the queue. A socket that closes normally goes through the shorter grace
 period instead (app/http/ws_agent.py). The sweep also wakes the router for every queue, so a ticket whose
-event was lost (a bus outage, a process killed between commit and publish) is still assigned.
+event was lost (a bus outage, a process killed between commit and publish) is still assigned, and reloads
+the supervisor board's figures (app/domain/board.py).
 """
 
 from __future__ import annotations
@@ -17,15 +18,19 @@ from collections.abc import Callable, Collection
 
 from app.actions import agents, tickets
 from app.actions.context import Context
+from app.domain.board import Board
 from app.routing.router import Router
 
 log = logging.getLogger(__name__)
 
 
 class Sweeper:
-    def __init__(self, ctx: Context, router: Router, online: Callable[[], Collection[int]]) -> None:
-        """`online`: the agents with a socket open in this process (the hub knows)."""
-        self.ctx, self.router, self.online = ctx, router, online
+    def __init__(
+        self, ctx: Context, router: Router, online: Callable[[], Collection[int]], board: Board | None = None
+    ) -> None:
+        """`online`: the agents with a socket open in this process (the hub knows); `board`: the read model
+        of the supervisor board, reloaded every sweep (repairs a lost event, starts a new day)."""
+        self.ctx, self.router, self.online, self.board = ctx, router, online, board
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -56,3 +61,6 @@ class Sweeper:
                 log.info("agent %s expired: no process refreshed their presence for %.0f s", agent_id, expiry)
                 await tickets.requeue_unanswered(self.ctx, agent_id)
         await self.router.wake_all()
+        if self.board is not None:
+            async with self.ctx.db.read() as s:
+                await self.board.reload(s)

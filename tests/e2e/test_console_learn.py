@@ -98,7 +98,7 @@ async def test_an_answer_saved_from_the_console_is_the_bots_next_answer(
 
         await ana.item("Nora Lund").click()
         await expect(ana.messages().filter(has_text=question)).to_have_count(1)
-        await expect(page.locator(".timeline")).to_contain_text("Handoff")
+        await expect(page.locator(".timeline")).to_contain_text("Handed to a person")
         await expect(offer(page)).to_have_count(0)  # nothing to save before the agent has answered
 
         await reply(ana, answer)
@@ -203,7 +203,7 @@ async def test_a_phrasing_of_the_suggested_entry_and_a_dismissed_offer(
         await expect(ana.box).to_be_focused()
         await page.reload()
         await ana.item("Ulla Berg").click()
-        await expect(page.locator(".timeline")).to_contain_text("Handoff")
+        await expect(page.locator(".timeline")).to_contain_text("Handed to a person")
         await expect(ana.messages().filter(has_text="student pricing at the moment")).to_have_count(1)
         await expect(offer(page)).to_have_count(0)
         for s in (w, w2, w3):
