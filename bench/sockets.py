@@ -4,10 +4,11 @@ echoes) measured in the same run.
 
 For each server: its resident memory before and after `--sockets` connections (default 10,000) each
 said hello (Switchboard: hello -> welcome, a visitor session in the database), so memory per socket; then
-the round trip of one frame on a sample of those sockets while all are open (Switchboard: a chat message
--> its ack, committed); then every client drops at once and reconnects with full-jitter exponential
-backoff (as widget.js does; Switchboard: resuming with its visitor token), and the time until all are
-back. Figures, not a verdict; the clients run on the same cores as the server.
+the round trip of one frame on a sample of those sockets while all are open (Switchboard: a chat message in
+a running conversation -> its ack, committed; the conversation was opened by a first message before);
+then every client drops at once and reconnects with full-jitter exponential backoff (as widget.js does;
+Switchboard: resuming with its visitor token), and the time until all are back. Figures, not a verdict;
+the clients run on the same cores as the server.
 Run from the project root:  .venv/bin/python bench/sockets.py [--sockets 10000] [--sample 500]
 """
 
@@ -133,6 +134,9 @@ async def measure(name: str, base: str, pid: int, n: int, sample: int, raw: bool
     await asyncio.sleep(1.0)
     after = rss_kb(pid)
     picked = random.Random(1).sample(clients, min(sample, n))
+    for i, c in enumerate(picked):  # the first message opens the conversation (ticket, bot, handoff)
+        await c.round_trip(-1 - i)
+    await asyncio.sleep(1.0)
     times = [await c.round_trip(i) for i, c in enumerate(picked)]
     await asyncio.gather(*(c.conn.close() for c in clients), return_exceptions=True)
     t1 = time.monotonic()
