@@ -31,8 +31,11 @@ from bots.faq.handoff import not_helped
 from bots.faq.matcher import FaqDoc, Match, Matcher
 from bots.faq.semantic import Indexer, SemanticMatcher
 
-QUICK_PHRASINGS = 300  # at most this many phrasings to embed: a new revision waits for its semantic index
-QUICK_WAIT_S = 8.0  # ... at most this long (the first time, loading the model included)
+# at most this many phrasings to embed (about 3 ms each here): a new revision waits for its semantic index,
+# so a knowledge base of a few hundred entries answers semantically from its first question (and start-up
+# waits for it); a bigger import is answered lexically until its embeddings are done
+QUICK_PHRASINGS = 2000
+QUICK_WAIT_S = 15.0  # ... at most this long (the first time, loading the model included)
 # channels where the customer is in a conversation: the bot may ask them to put a question another way
 CONVERSATIONAL = frozenset({"chat", "sms", "voice"})
 CLARIFY_TEXT = (
