@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import IO
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -53,6 +57,20 @@ async def _store_mail(ctx: Context, raw: bytes) -> str:
     if result.quarantine_id is not None:
         return f"kept for review (quarantine {result.quarantine_id})"
     return f"ticket {result.ticket_id}" + (" (already had it)" if result.duplicate else "")
+
+
+def take_lead(settings: Settings) -> IO[bytes] | None:
+    """With `--workers`, one worker at a time runs the SMTP listener and the IMAP poller: the one holding an
+    exclusive lock on a file named by the port. The lock goes with its process, so the worker uvicorn starts
+    in place of a dead one can take it. Returns the open lock file (keep it), or None: another leads."""
+    path = Path(tempfile.gettempdir()) / f"switchboard-{settings.host}-{settings.port}.lead"
+    handle = path.open("ab")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
 
 
 def _start_imap(ctx: Context, settings: Settings) -> asyncio.Task[None] | None:
@@ -133,7 +151,9 @@ def create_app(settings: Settings) -> Starlette:
         ctx.subscribe(deliverer.on_event)
         deliverer.start()
         smtp = None
-        if settings.smtp_port:
+        lead = take_lead(settings) if settings.workers > 1 else None
+        leader = settings.workers <= 1 or lead is not None
+        if settings.smtp_port and leader:
             smtp = await listener.start(
                 settings.host,
                 settings.smtp_port,
@@ -147,7 +167,7 @@ def create_app(settings: Settings) -> Starlette:
                 settings.smtp_port,
                 ", ".join(sorted(settings.accepted_addresses)),
             )
-        imap = _start_imap(ctx, settings)
+        imap = _start_imap(ctx, settings) if leader else None
         try:
             yield
         finally:
@@ -157,6 +177,8 @@ def create_app(settings: Settings) -> Starlette:
                     await imap
             if smtp is not None:
                 smtp.close()
+            if lead is not None:
+                lead.close()
             bot.close()
             await sweeper.stop()
             await deliverer.stop()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+from dataclasses import fields
 from typing import Any
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from app.main import create_app
-from config.settings import Settings
+from config.settings import ENV_NAMES, Settings, load
 
 log = logging.getLogger("switchboard")
 # frames up to this size reach the application, which refuses those over max_frame_bytes with an error
@@ -31,8 +34,32 @@ def serve(settings: Settings) -> int:
         base,
         base,
     )
+    if settings.workers > 1:
+        return _serve_workers(settings)
     uvicorn.Server(uvicorn_config(settings)).run()
     return 0
+
+
+def _serve_workers(settings: Settings) -> int:
+    """`--workers N`: uvicorn's process manager binds the port once and runs N workers on it (it restarts
+    one that dies). Each worker reads the settings from the environment, set here from flags and env alike;
+    the workers share PostgreSQL and the Redis bus, and one of them at a time runs the SMTP listener and
+    the IMAP poller (app.main.take_lead)."""
+    for f in fields(Settings):
+        if f.name in ENV_NAMES:
+            os.environ[ENV_NAMES[f.name]] = str(getattr(settings, f.name))
+    config = uvicorn_config(settings, app="app.serve:worker_app", factory=True, workers=settings.workers)
+    log.info("%d workers on port %s", settings.workers, settings.port)
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
+    return 0
+
+
+def worker_app() -> Any:
+    """The app of one `--workers` worker (uvicorn calls this in each worker process, a fresh interpreter:
+    logging is set up as the command line does)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    return create_app(load())
 
 
 def uvicorn_config(settings: Settings, **overrides: Any) -> uvicorn.Config:
@@ -49,4 +76,5 @@ def uvicorn_config(settings: Settings, **overrides: Any) -> uvicorn.Config:
         "timeout_graceful_shutdown": 5,
     }
     options.update(overrides)
-    return uvicorn.Config(create_app(settings), **options)
+    app = options.pop("app", None) or create_app(settings)
+    return uvicorn.Config(app, **options)

@@ -46,6 +46,8 @@ class Settings:
     # Lifetime of an agent's bearer token.
     token_ttl_s: int = 12 * 3600
     log_level: str = "info"
+    # worker processes of `serve` on one machine (PostgreSQL and a Redis bus required above 1)
+    workers: int = 1
     demo: bool = field(default=False)
 
     @property
@@ -82,10 +84,11 @@ ENV_NAMES: dict[str, str] = {
     "max_frame_bytes": "SWITCHBOARD_MAX_FRAME_BYTES",
     "token_ttl_s": "SWITCHBOARD_TOKEN_TTL_S",
     "log_level": "SWITCHBOARD_LOG_LEVEL",
+    "workers": "SWITCHBOARD_WORKERS",
 }
 
 # settings that also have a command-line flag (the flag is --name-with-dashes)
-FLAGS = ("host", "port", "smtp_port", "database_url", "bus_url", "log_level")
+FLAGS = ("host", "port", "smtp_port", "database_url", "bus_url", "log_level", "workers")
 
 
 class SettingsError(ValueError):
@@ -119,6 +122,11 @@ def add_serve_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", help="HTTP port (env SWITCHBOARD_PORT; 8000)")
     parser.add_argument("--smtp-port", help="inbound SMTP port, 0 = off (env SWITCHBOARD_SMTP_PORT; 2525)")
     parser.add_argument("--log-level", help="debug, info, warning (env SWITCHBOARD_LOG_LEVEL; info)")
+    parser.add_argument(
+        "--workers",
+        help="worker processes sharing the port (env SWITCHBOARD_WORKERS; 1); above 1 needs PostgreSQL and "
+        "a redis:// bus",
+    )
     parser.add_argument("--demo", action="store_true", help="seed demo agents, queues and FAQ entries")
 
 
@@ -138,6 +146,14 @@ def load(env: Mapping[str, str] | None = None, args: argparse.Namespace | None =
     settings = Settings(**values)  # type: ignore[arg-type]
     if settings.max_frame_bytes < 1024:
         raise SettingsError("SWITCHBOARD_MAX_FRAME_BYTES must be at least 1024")
+    if not 1 <= settings.workers <= 64:
+        raise SettingsError("--workers must be between 1 and 64")
+    if settings.workers > 1 and settings.database_url.startswith("sqlite"):
+        raise SettingsError(
+            "--workers above 1 needs PostgreSQL (--database-url postgresql://…): SQLite has one writer"
+        )
+    if settings.workers > 1 and settings.bus_url.startswith("memory"):
+        raise SettingsError("--workers above 1 needs a shared bus (--bus-url redis://…) for the events")
     if settings.imap_url:
         from channels.email.imap import ImapSource
 

@@ -9,10 +9,12 @@ import asyncio
 import contextlib
 import os
 import signal
+import smtplib
 import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -28,14 +30,14 @@ PASSWORD = "pw-cluster-123"
 class Node:
     """One `switchboard serve` process, stopped by its process group id."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, *args: str) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.ws = f"ws://127.0.0.1:{self.port}"
         self.log = log
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "app", "serve"],
+                [sys.executable, "-m", "app", "serve", *args],
                 env={**env, "SWITCHBOARD_PORT": str(self.port)},
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -262,3 +264,57 @@ async def test_agent_of_a_dead_process_expires_and_loses_unanswered_tickets(
     await other.close()
     with contextlib.suppress(Exception):
         await doomed.close()
+
+
+async def test_workers_share_one_port_and_one_smtp_listener(
+    cluster_env: dict[str, str], tmp_path: Path
+) -> None:
+    """`serve --workers 2`: two worker processes answer on one port, widgets and agents meet whichever
+    worker each lands on, and exactly one worker runs the SMTP listener (mail to it becomes a ticket)."""
+    smtp_port = free_port()
+    env = {**cluster_env, "SWITCHBOARD_SMTP_PORT": str(smtp_port)}
+    node = Node(env, tmp_path / "w.log", "--workers", "2")
+    try:
+        await node.ready()
+        children = await asyncio.to_thread(_children, node.proc.pid)
+        assert len(children) >= 2, children  # the two workers (and uvicorn's helper, if any)
+        agents = [await _agent(node, i) for i in range(3)]  # several connections: both workers get some
+        widgets = [await _widget(node, f"W{i}") for i in range(6)]
+        for i, w in enumerate(widgets):
+            text = "I need to speak to an agent please"
+            await w.send({"type": "message", "text": text, "client_id": f"w{i}"})
+        for ws, agent_id, _tok in agents:
+            assert await ws.wait_for(lambda f, ws=ws, a=agent_id: len(_assigned(ws, a)) >= 2, timeout=15)
+        msg = EmailMessage()
+        msg["From"], msg["To"], msg["Subject"] = "mo@example.org", "support@example.com", "From a worker"
+        msg.set_content("hello")
+        await asyncio.to_thread(_send, smtp_port, msg)
+        _ws, _id, token = agents[0]
+        async with httpx.AsyncClient(base_url=node.base, timeout=10) as http:
+            subjects: list[str] = []
+            for _ in range(100):
+                r = await http.get("/api/tickets", headers={"Authorization": f"Bearer {token}"})
+                subjects = [t["subject"] for t in r.json()["items"]]
+                if "From a worker" in subjects:
+                    break
+                await asyncio.sleep(0.1)
+            assert "From a worker" in subjects
+        log = node.log.read_text(errors="replace")
+        assert log.count("SMTP listener on") == 1, log[-3000:]
+        assert "Traceback" not in log and "ERROR" not in log, log[-3000:]  # no worker failed to bind it
+        for w in widgets:
+            await w.close()
+        for ws, _id, _tok in agents:
+            await ws.close()
+    finally:
+        node.stop()
+
+
+def _children(pid: int) -> list[str]:
+    done = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
+    return done.stdout.split()
+
+
+def _send(port: int, msg: EmailMessage) -> None:
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as s:
+        s.send_message(msg)

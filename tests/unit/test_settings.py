@@ -46,3 +46,28 @@ def test_environment_then_flags() -> None:
 def test_bad_numbers_are_clear() -> None:
     with pytest.raises(SettingsError, match="SWITCHBOARD_PORT"):
         load(env={"SWITCHBOARD_PORT": "eighty"})
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"SWITCHBOARD_WORKERS": "2"}, "needs PostgreSQL"),
+        (
+            {"SWITCHBOARD_WORKERS": "2", "SWITCHBOARD_DATABASE_URL": "postgresql://db/sb"},
+            "needs a shared bus",
+        ),
+        ({"SWITCHBOARD_WORKERS": "0"}, "between 1 and 64"),
+    ],
+)
+def test_workers_need_a_shared_database_and_bus(env: dict[str, str], needle: str) -> None:
+    with pytest.raises(SettingsError, match=needle):
+        load(env)
+
+
+def test_workers_with_postgresql_and_redis() -> None:
+    env = {
+        "SWITCHBOARD_WORKERS": "3",
+        "SWITCHBOARD_DATABASE_URL": "postgresql://db/sb",
+        "SWITCHBOARD_BUS_URL": "redis://127.0.0.1:6379/0",
+    }
+    assert load(env).workers == 3
