@@ -15,13 +15,14 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from app.actions.chat import Sent, customer_message
-from app.actions.common import message_event, queue_name
+from app.actions.common import message_event
 from app.actions.context import Context
 from app.actions.errors import Invalid
 from app.bus import Event
-from app.domain.models import HistoryEntry, Message, Ticket
+from app.domain.models import HistoryEntry, Message, Queue, Ticket
 from app.domain.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,10 @@ class _Pending:
     text: str
     client_id: str
     future: asyncio.Future[Sent]
+
+
+# what a batch came to: the messages done (with their Sent), those for the ordinary path, the events
+Written = tuple[list[tuple[_Pending, Sent]], list[_Pending], list[Event]]
 
 
 class ChatWriter:
@@ -96,139 +101,153 @@ class ChatWriter:
                 p.future.set_exception(e)
 
     async def _commit(self, batch: list[_Pending]) -> list[_Pending]:
-        """Write the batch in one transaction; returns what must take the ordinary path."""
-        slow: list[_Pending] = []
-        done: list[tuple[_Pending, Sent]] = []
-        events: list[Event] = []
-        now = utcnow()
-        async with self.ctx.db.write() as s:
-            ext = [f"{p.author.visitor_id}:{p.client_id}" for p in batch]
-            stored = {
-                e: Sent(mid, tid, seq, True)
-                for e, mid, tid, seq in (
-                    await s.execute(
-                        select(Message.external_id, Message.id, Message.ticket_id, Message.seq).where(
-                            Message.channel == "chat", Message.external_id.in_(set(ext))
-                        )
-                    )
-                ).all()
-                if e is not None
-            }
-            tickets = {
-                t.id: t
-                for t in (
-                    await s.execute(
-                        select(Ticket)
-                        .where(Ticket.id.in_({p.ticket_id for p in batch}))
-                        .with_for_update()
-                        .execution_options(populate_existing=True)
-                    )
-                ).scalars()
-            }
-            rows: list[dict[str, object]] = []
-            fresh: list[tuple[_Pending, str, Ticket, dict[str, object]]] = []
-            repeats: list[tuple[_Pending, str]] = []
-            in_batch: set[str] = set()
-            for p, e in zip(batch, ext, strict=True):
-                if e in stored:
-                    done.append((p, stored[e]))
-                    continue
-                if e in in_batch:
-                    repeats.append((p, e))
-                    continue
-                ticket = tickets.get(p.ticket_id)
-                if ticket is None or ticket.status in ("resolved", "closed"):
-                    slow.append(p)
-                    continue
-                in_batch.add(e)
-                ticket.last_seq += 1
-                ticket.version += 1
-                ticket.updated_at = now
-                row: dict[str, object] = {
-                    "ticket_id": ticket.id,
-                    "seq": ticket.last_seq,
-                    "body": p.text,
-                    "author": "customer",
-                    "direction": "in",
-                    "internal": False,
-                    "channel": "chat",
-                    "external_id": e,
-                    "created_at": now,
-                    "meta": {},
-                    "attempts": 0,
-                    "_version": ticket.version,
-                }
-                rows.append(row)
-                fresh.append((p, e, ticket, row))
-            if rows:
-                values = [{k: v for k, v in r.items() if k != "_version"} for r in rows]
-                ids = (
-                    (
-                        await s.execute(
-                            insert(Message).returning(Message.id, sort_by_parameter_order=True), values
-                        )
-                    )
-                    .scalars()
-                    .all()
-                )
-                await s.execute(
-                    insert(HistoryEntry),
-                    [
-                        {
-                            "customer_id": t.customer_id,
-                            "ticket_id": t.id,
-                            "message_id": mid,
-                            "kind": "message",
-                            "channel": "chat",
-                            "direction": "in",
-                            "author": "customer",
-                            "at": now,
-                            "text": "",
-                            "data": {},
-                        }
-                        for (_p, _e, t, _r), mid in zip(fresh, ids, strict=True)
-                    ],
-                )
-                names: dict[int, str] = {}
-                by_ext: dict[str, Sent] = {}
-                for (p, e, t, r), mid in zip(fresh, ids, strict=True):
-                    if t.queue_id not in names:
-                        names[t.queue_id] = await queue_name(s, t.queue_id)
-                    seq = int(r["seq"])  # type: ignore[call-overload]
-                    msg = Message(
-                        id=mid,
-                        ticket_id=t.id,
-                        seq=seq,
-                        body=p.text,
-                        author="customer",
-                        direction="in",
-                        internal=False,
-                        channel="chat",
-                        external_id=e,
-                        agent_id=None,
-                        status=None,
-                        created_at=now,
-                    )
-                    event = message_event(t, msg, names[t.queue_id], p.author.name or None)
-                    # each message's event carries the ticket's version as it was after that message
-                    version = int(r["_version"])  # type: ignore[call-overload]
-                    event = Event(
-                        event.type,
-                        version,
-                        {**event.data, "ticket": {**event.data["ticket"], "version": version}},
-                        event.topics,
-                    )
-                    events.append(event)
-                    by_ext[e] = Sent(mid, t.id, seq, False)
-                    done.append((p, by_ext[e]))
-                for p, e in repeats:
-                    first = by_ext.get(e)
-                    if first is None:  # its first copy takes the ordinary path: so does this one
-                        slow.append(p)
-                    else:
-                        done.append((p, Sent(first.message_id, first.ticket_id, first.seq, True)))
+        """Write the batch in one transaction; returns what must take the ordinary path.
+
+        The work is one synchronous function (`_write`). On SQLite it runs in a thread of its own, on a
+        synchronous connection, holding the process's write lock: one hand-off for the whole batch, where
+        the async driver would cross to its thread and back for every cursor call (about fifty per batch,
+        most of a message's latency). On PostgreSQL it runs through the async session's `run_sync`."""
+        db = self.ctx.db
+        if db.is_sqlite:
+            async with db.write_lock():
+                done, slow, events = await asyncio.to_thread(self._write_sync, batch)
+        else:
+            async with db.write() as s:
+                done, slow, events = await s.run_sync(_write, batch)
         await self.ctx.publish(events)
         for p, sent in done:
             if not p.future.done():
                 p.future.set_result(sent)
         return slow
+
+    def _write_sync(self, batch: list[_Pending]) -> Written:
+        with self.ctx.db.sync_sessions() as s, s.begin():
+            return _write(s, batch)
+
+
+def _write(s: Session, batch: list[_Pending]) -> Written:
+    """The batch's rows, in the caller's transaction: what is done (with its Sent), what must take the
+    ordinary path, and the events to publish after commit."""
+    slow: list[_Pending] = []
+    done: list[tuple[_Pending, Sent]] = []
+    events: list[Event] = []
+    now = utcnow()
+    ext = [f"{p.author.visitor_id}:{p.client_id}" for p in batch]
+    stored = {
+        e: Sent(mid, tid, seq, True)
+        for e, mid, tid, seq in s.execute(
+            select(Message.external_id, Message.id, Message.ticket_id, Message.seq).where(
+                Message.channel == "chat", Message.external_id.in_(set(ext))
+            )
+        ).all()
+        if e is not None
+    }
+    tickets = {
+        t.id: t
+        for t in s.execute(
+            select(Ticket)
+            .where(Ticket.id.in_({p.ticket_id for p in batch}))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalars()
+    }
+    rows: list[dict[str, object]] = []
+    fresh: list[tuple[_Pending, str, Ticket, dict[str, object]]] = []
+    repeats: list[tuple[_Pending, str]] = []
+    in_batch: set[str] = set()
+    for p, e in zip(batch, ext, strict=True):
+        if e in stored:
+            done.append((p, stored[e]))
+            continue
+        if e in in_batch:
+            repeats.append((p, e))
+            continue
+        ticket = tickets.get(p.ticket_id)
+        if ticket is None or ticket.status in ("resolved", "closed"):
+            slow.append(p)
+            continue
+        in_batch.add(e)
+        ticket.last_seq += 1
+        ticket.version += 1
+        ticket.updated_at = now
+        row: dict[str, object] = {
+            "ticket_id": ticket.id,
+            "seq": ticket.last_seq,
+            "body": p.text,
+            "author": "customer",
+            "direction": "in",
+            "internal": False,
+            "channel": "chat",
+            "external_id": e,
+            "created_at": now,
+            "meta": {},
+            "attempts": 0,
+            "_version": ticket.version,
+        }
+        rows.append(row)
+        fresh.append((p, e, ticket, row))
+    if not rows:
+        return done, slow, events
+    values = [{k: v for k, v in r.items() if k != "_version"} for r in rows]
+    ids = (
+        s.execute(insert(Message).returning(Message.id, sort_by_parameter_order=True), values).scalars().all()
+    )
+    s.execute(
+        insert(HistoryEntry),
+        [
+            {
+                "customer_id": t.customer_id,
+                "ticket_id": t.id,
+                "message_id": mid,
+                "kind": "message",
+                "channel": "chat",
+                "direction": "in",
+                "author": "customer",
+                "at": now,
+                "text": "",
+                "data": {},
+            }
+            for (_p, _e, t, _r), mid in zip(fresh, ids, strict=True)
+        ],
+    )
+    names = dict(
+        s.execute(select(Queue.id, Queue.name).where(Queue.id.in_({t.queue_id for _p, _e, t, _r in fresh})))
+        .tuples()
+        .all()
+    )
+    by_ext: dict[str, Sent] = {}
+    for (p, e, t, r), mid in zip(fresh, ids, strict=True):
+        seq = int(r["seq"])  # type: ignore[call-overload]
+        msg = Message(
+            id=mid,
+            ticket_id=t.id,
+            seq=seq,
+            body=p.text,
+            author="customer",
+            direction="in",
+            internal=False,
+            channel="chat",
+            external_id=e,
+            agent_id=None,
+            status=None,
+            created_at=now,
+        )
+        event = message_event(t, msg, names.get(t.queue_id, ""), p.author.name or None)
+        # each message's event carries the ticket's version as it was after that message
+        version = int(r["_version"])  # type: ignore[call-overload]
+        event = Event(
+            event.type,
+            version,
+            {**event.data, "ticket": {**event.data["ticket"], "version": version}},
+            event.topics,
+        )
+        events.append(event)
+        by_ext[e] = Sent(mid, t.id, seq, False)
+        done.append((p, by_ext[e]))
+    for p, e in repeats:
+        first = by_ext.get(e)
+        if first is None:  # its first copy takes the ordinary path: so does this one
+            slow.append(p)
+        else:
+            done.append((p, Sent(first.message_id, first.ticket_id, first.seq, True)))
+    return done, slow, events
