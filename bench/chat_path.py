@@ -13,13 +13,20 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import websockets
-from _server import serving
+from _server import free_port, serving
 
 WIDGETS = 50
 
@@ -61,7 +68,8 @@ async def pump(i: int, w: Any, rate: int, start: float, seconds: float, sent: di
         await asyncio.sleep(max(0.0, nxt - time.perf_counter()))
 
 
-async def run(base: str, ws_base: str, rates: list[int], seconds: float) -> None:
+async def run(base: str, ws_base: str, rates: list[int], seconds: float) -> float:
+    """The figures of one server; returns the closed-loop rate."""
     async with httpx.AsyncClient(base_url=base) as c:
         creds = {"email": "bench@example.com", "password": "bench-password-1"}
         r = await c.post("/api/auth/token", json=creds)
@@ -116,10 +124,12 @@ async def run(base: str, ws_base: str, rates: list[int], seconds: float) -> None
 
     await asyncio.gather(*(closed(i, w) for i, w in enumerate(widgets)))
     await asyncio.sleep(1)
-    report("closed loop, 50 widgets", sent, time.perf_counter() - start - 1)
+    wall = time.perf_counter() - start - 1
+    report("closed loop, 50 widgets", sent, wall)
     for t in readers:
         t.cancel()
     agent.task.cancel()
+    return sum(1 for k in sent if k in agent.received) / wall
 
 
 def main() -> None:
@@ -139,10 +149,36 @@ def main() -> None:
         "--capacity",
         str(WIDGETS),
     ]
+    rates = [int(r) for r in args.rates.split(",")]
+    print(f"chat path: SQLite, one process, {WIDGETS} widgets -> 1 agent, {os.cpu_count()} cores")
+    print("raw stack (bench/raw_chat.py: uvicorn + Starlette + one SQLite table, group commit):")
+    with raw_server() as base:
+        raw = asyncio.run(run(base, base.replace("http", "ws"), rates, args.seconds))
+    print("switchboard serve:")
     with serving(before=[add]) as server:
-        print(f"chat path: SQLite, one process, {WIDGETS} widgets -> 1 agent, {os.cpu_count()} cores")
-        rates = [int(r) for r in args.rates.split(",")]
-        asyncio.run(run(server.base, f"ws://127.0.0.1:{server.port}", rates, args.seconds))
+        ours = asyncio.run(run(server.base, f"ws://127.0.0.1:{server.port}", rates, args.seconds))
+    print(f"closed loop: switchboard / raw stack = {ours / raw:.0%}")
+
+
+@contextmanager
+def raw_server() -> Iterator[str]:
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(__file__).with_name("raw_chat.py")
+        proc = subprocess.Popen(
+            [sys.executable, str(script), f"{tmp}/raw.db", str(port)], start_new_session=True
+        )
+        try:
+            for _ in range(100):
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(10)
 
 
 if __name__ == "__main__":
