@@ -107,11 +107,15 @@ async def search_customers(s: AsyncSession, q: str, limit: int = 50) -> list[Cus
     return list(rows.scalars())
 
 
-async def customer_history(s: AsyncSession, customer_id: int, limit: int = 5000) -> list[dict[str, Any]]:
+async def customer_history(
+    s: AsyncSession, customer_id: int, visible: ColumnElement[bool], limit: int = 5000
+) -> list[dict[str, Any]]:
+    """The customer's timeline: lines of no ticket, and those of the tickets `visible` lets through."""
     rows = await s.execute(
         select(HistoryEntry, Message)
         .outerjoin(Message, Message.id == HistoryEntry.message_id)
-        .where(HistoryEntry.customer_id == customer_id)
+        .outerjoin(Ticket, Ticket.id == HistoryEntry.ticket_id)
+        .where(HistoryEntry.customer_id == customer_id, or_(HistoryEntry.ticket_id.is_(None), visible))
         .order_by(HistoryEntry.at, HistoryEntry.id)
         .limit(limit)
     )

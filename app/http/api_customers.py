@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from app.actions import customers
+from app.actions.access import ticket_filter
 from app.domain import queries
 from app.domain.models import Customer
 from app.domain.views import customer_view
@@ -63,12 +64,13 @@ async def history(request: Request) -> Response:
     responses:
       200: {description: "{items: [{at, kind, channel, direction, author, text, ticket_id}]}"}
     """
-    await require_agent(request)
+    who = await require_agent(request)
     customer = await _load(request, _customer_id(request))
     if customer.merged_into_id is not None:
         return RedirectResponse(f"/api/customers/{customer.merged_into_id}/history", status_code=308)
     async with ctx_of(request).db.read() as s:
-        items = await queries.customer_history(s, customer.id)
+        # the lines of tickets this agent may not see stay out, as the tickets themselves do
+        items = await queries.customer_history(s, customer.id, ticket_filter(who))
     return JSONResponse({"items": items})
 
 
