@@ -11,7 +11,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 
@@ -27,6 +27,7 @@ class Serving:
     base: str
     port: int
     env: dict[str, str]
+    pid: int = 0  # the serve process, once started
 
     def cli(self, *args: str) -> None:
         """Run a `switchboard` command against the same database (e.g. agents add)."""
@@ -54,23 +55,29 @@ def serving(
     server = Serving(f"http://127.0.0.1:{port}", port, env)
     for args in before or []:
         server.cli(*args)
+    with process([sys.executable, "-m", "app", "serve"], server.base, env) as proc:
+        yield replace(server, pid=proc.pid)
+
+
+@contextmanager
+def process(
+    argv: list[str], base: str, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a server process in a session of its own, wait until `base`/healthz answers 200 (30 s at
+    most), and stop it by its process group at the end."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
     try:
         for _ in range(300):
             try:
-                if httpx.get(server.base + "/healthz", timeout=1).status_code == 200:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
         else:
-            raise RuntimeError("the server did not become healthy in 30 s")
-        yield server
+            raise RuntimeError(f"{argv[-1]} did not become healthy in 30 s")
+        yield proc
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

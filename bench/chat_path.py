@@ -13,9 +13,7 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +24,7 @@ from typing import Any
 
 import httpx
 import websockets
-from _server import free_port, serving
+from _server import free_port, process, serving
 
 WIDGETS = 50
 
@@ -163,22 +161,11 @@ def main() -> None:
 @contextmanager
 def raw_server() -> Iterator[str]:
     port = free_port()
+    base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(__file__).with_name("raw_chat.py")
-        proc = subprocess.Popen(
-            [sys.executable, str(script), f"{tmp}/raw.db", str(port)], start_new_session=True
-        )
-        try:
-            for _ in range(100):
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(10)
+        with process([sys.executable, str(script), f"{tmp}/raw.db", str(port)], base):
+            yield base
 
 
 if __name__ == "__main__":

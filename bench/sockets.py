@@ -17,12 +17,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import resource
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -30,9 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import websockets
-from _server import free_port, serving
+from _server import free_port, process, serving
 
 RAW_APP = textwrap.dedent(
     """
@@ -66,12 +62,6 @@ def rss_kb(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
-
-
-def server_pid(port: int) -> int:
-    """The pid listening on this port (the serve process; `serving` does not hand it out)."""
-    out = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True).stdout
-    return int(out.split("pid=")[1].split(",")[0])
 
 
 class Client:
@@ -164,26 +154,14 @@ def main() -> None:
     if args.sockets + 100 > hard:
         sys.exit(f"the file-descriptor limit {hard} is below {args.sockets} sockets")
     port = free_port()
+    base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "raw.py"
         script.write_text(RAW_APP)
-        raw = subprocess.Popen([sys.executable, str(script), str(port)], start_new_session=True)
-        try:
-            for _ in range(100):
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
-            raw_fig = asyncio.run(
-                measure("raw", f"http://127.0.0.1:{port}", raw.pid, args.sockets, args.sample, True)
-            )
-        finally:
-            os.killpg(raw.pid, signal.SIGTERM)
-            raw.wait(10)
+        with process([sys.executable, str(script), str(port)], base) as raw:
+            raw_fig = asyncio.run(measure("raw", base, raw.pid, args.sockets, args.sample, True))
     with serving() as server:
-        pid = server_pid(server.port)
-        sb = asyncio.run(measure("switchboard", server.base, pid, args.sockets, args.sample, False))
+        sb = asyncio.run(measure("switchboard", server.base, server.pid, args.sockets, args.sample, False))
     print(f"memory per socket: switchboard / raw = {sb['per_kb'] / max(raw_fig['per_kb'], 0.001):.2f}")
 
 
