@@ -151,15 +151,15 @@ async def list_agents(s: AsyncSession) -> list[dict[str, Any]]:
     for agent in agents:
         view = agent_view(agent)
         view["open_tickets"] = loads.get(agent.id, 0)
-        view["state"] = _state(agent, view["open_tickets"])
+        view["state"] = _state(agent.presence, agent.capacity, view["open_tickets"])
         out.append(view)
     return out
 
 
-def _state(agent: Agent, load: int) -> str:
-    if agent.presence != "available":
+def _state(presence: str, capacity: int, load: int) -> str:
+    if presence != "available":
         return "away"
-    return "busy" if load >= agent.capacity else "available"
+    return "busy" if load >= capacity else "available"
 
 
 async def queue_stats(s: AsyncSession, board: Board) -> list[dict[str, Any]]:
@@ -179,10 +179,7 @@ async def queue_stats(s: AsyncSession, board: Board) -> list[dict[str, Any]]:
     states: dict[int, dict[str, int]] = {}
     for qid, presence, capacity, agent_id in members.all():
         counts = states.setdefault(qid, {"available": 0, "busy": 0, "away": 0})
-        if presence != "available":
-            counts["away"] += 1
-        else:
-            counts["busy" if loads.get(agent_id, 0) >= capacity else "available"] += 1
+        counts[_state(presence, capacity, loads.get(agent_id, 0))] += 1
     out = []
     for queue_id, name in (await s.execute(select(Queue.id, Queue.name).order_by(Queue.name))).all():
         f = figures.get(queue_id, {})
