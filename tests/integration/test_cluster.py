@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import _pg_admin
-from tests.support import PG_ADMIN, REDIS_URL, WS, free_port
+from tests.conftest import fresh_pg_database
+from tests.support import REDIS_URL, WS, free_port
 
 READY_WITHIN_S = 20.0
 PASSWORD = "pw-cluster-123"
@@ -76,13 +76,8 @@ Cluster = tuple[Node, Node, dict[str, str]]  # two nodes and their environment
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    name = "sbcluster_" + uuid.uuid4().hex[:12]
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_pg_database("sbcluster_") as url:
+        yield url
 
 
 @pytest.fixture
