@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import gc
 import logging
 import tempfile
 from collections.abc import AsyncIterator
@@ -168,9 +169,15 @@ def create_app(settings: Settings) -> Starlette:
                 ", ".join(sorted(settings.accepted_addresses)),
             )
         imap = _start_imap(ctx, settings) if leader else None
+        # What start-up built (the model's tokenizer, SQLAlchemy's metadata, the FAQ index...) lives as long
+        # as the app: out of the cyclic collector's sight, so that a full collection under load scans only
+        # what the traffic made (at 1,000 chat messages a second, full collections of the whole heap took
+        # 60-145 ms: most of the chat path's p99)
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()  # collectable again once the app is gone (tests start many apps in one process)
             if imap is not None:
                 imap.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
