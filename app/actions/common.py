@@ -12,7 +12,7 @@ from app.actions.errors import NotFound
 from app.bus import Event
 from app.domain.models import Agent, HistoryEntry, Message, Queue, Ticket
 from app.domain.types import utcnow
-from app.domain.views import message_view, ticket_view, widget_message
+from app.domain.views import MessageFields, TicketFields, message_view, ticket_view, widget_message
 
 SUPERVISORS = "supervisors"
 
@@ -115,7 +115,7 @@ async def add_message(
     return msg
 
 
-def ticket_topics(ticket: Ticket, *extra_agents: int | None) -> tuple[str, ...]:
+def ticket_topics(ticket: TicketFields, *extra_agents: int | None) -> tuple[str, ...]:
     topics = [f"queue:{ticket.queue_id}", SUPERVISORS]
     for agent_id in (ticket.assignee_id, *extra_agents):
         if agent_id is not None and f"agent:{agent_id}" not in topics:
@@ -130,7 +130,9 @@ def ticket_event(kind: str, ticket: Ticket, qname: str, *extra_agents: int | Non
     return Event(kind, ticket.version, payload, ticket_topics(ticket, *extra_agents))
 
 
-def message_event(ticket: Ticket, msg: Message, qname: str, author_name: str | None = None) -> Event:
+def message_event(
+    ticket: TicketFields, msg: MessageFields, qname: str, author_name: str | None = None
+) -> Event:
     data: dict[str, Any] = {
         "ticket_id": ticket.id,
         "message": message_view(msg),

@@ -3,16 +3,81 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from app.domain.models import Agent, Customer, HistoryEntry, Message, Queue, Ticket
+from app.domain.models import Agent, Customer, HistoryEntry, Message, Queue
+
+
+class TicketFields(Protocol):
+    """What the views read of a ticket: an ORM `Ticket`, or a row of the tickets table (the chat writer's
+    Core path builds its events from rows, without the ORM)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def customer_id(self) -> int: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def priority(self) -> str: ...
+    @property
+    def queue_id(self) -> int: ...
+    @property
+    def assignee_id(self) -> int | None: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def tags(self) -> list[str]: ...
+    @property
+    def queued_at(self) -> datetime | None: ...
+    @property
+    def assigned_at(self) -> datetime | None: ...
+    @property
+    def first_response_at(self) -> datetime | None: ...
+    @property
+    def resolved_at(self) -> datetime | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+    @property
+    def version(self) -> int: ...
+
+
+class MessageFields(Protocol):
+    """What the views read of a message: an ORM `Message` or the chat writer's plain record of one."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def ticket_id(self) -> int: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def author(self) -> str: ...
+    @property
+    def agent_id(self) -> int | None: ...
+    @property
+    def direction(self) -> str: ...
+    @property
+    def internal(self) -> bool: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def status(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
 
 
 def iso(at: datetime | None) -> str | None:
     return at.isoformat() if at is not None else None
 
 
-def ticket_view(t: Ticket, queue_name: str) -> dict[str, Any]:
+def ticket_view(t: TicketFields, queue_name: str) -> dict[str, Any]:
     return {
         "id": t.id,
         "customer_id": t.customer_id,
@@ -35,7 +100,7 @@ def ticket_view(t: Ticket, queue_name: str) -> dict[str, Any]:
     }
 
 
-def message_view(m: Message) -> dict[str, Any]:
+def message_view(m: MessageFields) -> dict[str, Any]:
     return {
         "id": m.id,
         "ticket_id": m.ticket_id,
@@ -51,7 +116,7 @@ def message_view(m: Message) -> dict[str, Any]:
     }
 
 
-def widget_message(m: Message, author_name: str | None = None) -> dict[str, Any]:
+def widget_message(m: MessageFields, author_name: str | None = None) -> dict[str, Any]:
     """A message as the chat widget sees it (never an internal note)."""
     frame: dict[str, Any] = {
         "type": "message",
