@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -33,6 +34,7 @@ class Agent:
     def __init__(self, conn: Any) -> None:
         self.conn = conn
         self.received: dict[str, float] = {}
+        self.waiting: dict[str, asyncio.Future[None]] = {}  # the closed loop's senders, woken on receipt
         self.assigned = 0
         self.task = asyncio.create_task(self.read())
 
@@ -45,7 +47,11 @@ class Agent:
             elif frame.get("type") == "message.created":
                 body = frame["data"].get("body", "")
                 if body.startswith("bench "):
-                    self.received[body.split()[1]] = now
+                    tag = body.split()[1]
+                    self.received[tag] = now
+                    waiter = self.waiting.pop(tag, None)
+                    if waiter is not None and not waiter.done():
+                        waiter.set_result(None)
 
 
 async def drain(ws: Any) -> None:
@@ -113,11 +119,11 @@ async def run(base: str, ws_base: str, rates: list[int], seconds: float) -> floa
         k = 0
         while time.perf_counter() - start < seconds:
             tag = f"max-{i}-{k}"
+            got = agent.waiting[tag] = asyncio.get_running_loop().create_future()
             sent[tag] = time.perf_counter()
             await w.send(json.dumps({"type": "message", "text": f"bench {tag}", "client_id": tag}))
-            t_end = time.perf_counter() + 2
-            while tag not in agent.received and time.perf_counter() < t_end:  # noqa: ASYNC110
-                await asyncio.sleep(0.0005)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(got, 2)
             k += 1
 
     await asyncio.gather(*(closed(i, w) for i, w in enumerate(widgets)))
