@@ -108,7 +108,8 @@ def create_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, serving=True)
+        db.start()
         bus = make_bus(settings.bus_url)
         ctx = Context(settings, db, bus)
         metrics = Metrics()

@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
+from app.db.inline import Checkpointer, inline_creator
+
 
 def normalise_url(url: str) -> str:
     """Accept the plain driver names users type and pick the async drivers."""
@@ -38,21 +40,47 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str) -> AsyncEngine:
+def _no_autocheckpoint(dbapi_conn: Any, _record: Any) -> None:
+    """The serving process's connections leave checkpoints to `Checkpointer`, on its own thread."""
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA wal_autocheckpoint=0")
+    cur.close()
+
+
+def make_engine(url: str, inline: bool = False) -> AsyncEngine:
+    """`inline` (SQLite): the calls run in the event loop's thread (app.db.inline), not aiosqlite's."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, pool_size=8, max_overflow=4)
+        options: dict[str, Any] = {}
+        if inline:
+            args, kwargs = make_url(url).get_dialect()().create_connect_args(make_url(url))
+            options["async_creator"] = inline_creator(tuple(args), dict(kwargs))
+        engine = create_async_engine(url, pool_size=8, max_overflow=4, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    """Reads on a pool of connections; on SQLite, writes on connections that run in the event loop's
+    thread (`write()`: one writer at a time, so nothing waits on a thread while holding the lock)."""
+
+    def __init__(self, url: str, serving: bool = False) -> None:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = self.sessions
+        self.checkpointer: Checkpointer | None = None
+        if self.is_sqlite:
+            self._write_engine = make_engine(self.url, inline=True)
+            self._write_sessions = async_sessionmaker(self._write_engine, expire_on_commit=False)
+            path = make_url(self.url).database
+            if serving and path and path != ":memory:" and "mode=memory" not in self.url:
+                # a serving process checkpoints on a thread of its own: no commit in the loop ever fsyncs
+                for engine in (self.engine, self._write_engine):
+                    event.listen(engine.sync_engine, "connect", _no_autocheckpoint)
+                self.checkpointer = Checkpointer(path)
         self._write_lock = asyncio.Lock()
         self._sync_engine: Engine | None = None
 
@@ -68,6 +96,8 @@ class Database:
                 url, poolclass=StaticPool, connect_args={"check_same_thread": False}
             )
             event.listen(self._sync_engine, "connect", _sqlite_pragmas)
+            if self.checkpointer is not None:
+                event.listen(self._sync_engine, "connect", _no_autocheckpoint)
         return Session(self._sync_engine, expire_on_commit=False)
 
     @asynccontextmanager
@@ -85,7 +115,7 @@ class Database:
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One write transaction, committed when the block ends without an exception."""
         if self.is_sqlite:
-            async with self._write_lock, self.sessions() as session, session.begin():
+            async with self._write_lock, self._write_sessions() as session, session.begin():
                 yield session
         else:
             async with self.sessions() as session, session.begin():
@@ -101,7 +131,15 @@ class Database:
             return False
         return True
 
+    def start(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.start()
+
     async def close(self) -> None:
+        if self.checkpointer is not None:
+            await self.checkpointer.stop()
         await self.engine.dispose()
+        if self.is_sqlite:
+            await self._write_engine.dispose()
         if self._sync_engine is not None:
             self._sync_engine.dispose()
