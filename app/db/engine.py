@@ -62,25 +62,22 @@ def make_engine(url: str, inline: bool = False) -> AsyncEngine:
 
 
 class Database:
-    """Reads on a pool of connections; on SQLite, writes on connections that run in the event loop's
-    thread (`write()`: one writer at a time, so nothing waits on a thread while holding the lock)."""
+    """On SQLite every call runs in the event loop's thread (app.db.inline): an indexed read or a write of a
+    few rows costs microseconds in SQLite and far more in crossing to a thread and back; writes are one at
+    a time (`write()`), and checkpoints, the only step that waits on the disk, run on a thread of their
+    own. PostgreSQL goes through asyncpg as it is."""
 
     def __init__(self, url: str, serving: bool = False) -> None:
         self.url = normalise_url(url)
-        self.engine = make_engine(self.url)
-        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self.is_sqlite = make_url(self.url).get_backend_name() == "sqlite"
+        self.engine = make_engine(self.url, inline=self.is_sqlite)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._write_sessions = self.sessions
         self.checkpointer: Checkpointer | None = None
-        if self.is_sqlite:
-            self._write_engine = make_engine(self.url, inline=True)
-            self._write_sessions = async_sessionmaker(self._write_engine, expire_on_commit=False)
-            path = make_url(self.url).database
-            if serving and path and path != ":memory:" and "mode=memory" not in self.url:
-                # a serving process checkpoints on a thread of its own: no commit in the loop ever fsyncs
-                for engine in (self.engine, self._write_engine):
-                    event.listen(engine.sync_engine, "connect", _no_autocheckpoint)
-                self.checkpointer = Checkpointer(path)
+        path = make_url(self.url).database if self.is_sqlite else None
+        if serving and path and path != ":memory:" and "mode=memory" not in self.url:
+            # a serving process checkpoints on a thread of its own: no commit in the loop ever fsyncs
+            event.listen(self.engine.sync_engine, "connect", _no_autocheckpoint)
+            self.checkpointer = Checkpointer(path)
         self._write_lock = asyncio.Lock()
         self._sync_engine: Engine | None = None
 
@@ -115,7 +112,7 @@ class Database:
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One write transaction, committed when the block ends without an exception."""
         if self.is_sqlite:
-            async with self._write_lock, self._write_sessions() as session, session.begin():
+            async with self._write_lock, self.sessions() as session, session.begin():
                 yield session
         else:
             async with self.sessions() as session, session.begin():
@@ -139,7 +136,5 @@ class Database:
         if self.checkpointer is not None:
             await self.checkpointer.stop()
         await self.engine.dispose()
-        if self.is_sqlite:
-            await self._write_engine.dispose()
         if self._sync_engine is not None:
             self._sync_engine.dispose()

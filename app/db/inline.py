@@ -1,4 +1,4 @@
-"""SQLite in the event loop's own thread, through aiosqlite's API, for the write transactions.
+"""SQLite in the event loop's own thread, through aiosqlite's API.
 
 aiosqlite runs every call on a thread of its own: a cursor call, a fetch, a commit each cross to that thread
 and back through the event loop, about fifty crossings for one inbound message (a customer, a ticket, a
