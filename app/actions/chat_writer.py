@@ -103,28 +103,15 @@ class ChatWriter:
                 p.future.set_exception(e)
 
     async def _commit(self, batch: list[_Pending]) -> list[_Pending]:
-        """Write the batch in one transaction; returns what must take the ordinary path.
-
-        The work is one synchronous function (`_write`). On SQLite it runs in a thread of its own, on a
-        synchronous connection, holding the process's write lock: one hand-off for the whole batch, where
-        the async driver would cross to its thread and back for every cursor call (about fifty per batch,
-        most of a message's latency). On PostgreSQL it runs through the async session's `run_sync`."""
-        db = self.ctx.db
-        if db.is_sqlite:
-            async with db.write_lock():
-                done, slow, events = await asyncio.to_thread(self._write_sync, batch)
-        else:
-            async with db.write() as s:
-                done, slow, events = await s.run_sync(lambda sync: _write(sync.connection(), batch))
+        """Write the batch in one transaction (one synchronous function, `_write`, through the session's
+        `run_sync`); returns what must take the ordinary path."""
+        async with self.ctx.db.write() as s:
+            done, slow, events = await s.run_sync(lambda sync: _write(sync.connection(), batch))
         await self.ctx.publish(events)
         for p, sent in done:
             if not p.future.done():
                 p.future.set_result(sent)
         return slow
-
-    def _write_sync(self, batch: list[_Pending]) -> Written:
-        with self.ctx.db.sync_sessions() as s, s.begin():
-            return _write(s.connection(), batch)
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import Session
-from sqlalchemy.pool import StaticPool
 
 from app.db.inline import Checkpointer, inline_creator
 
@@ -79,29 +77,6 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _no_autocheckpoint)
             self.checkpointer = Checkpointer(path)
         self._write_lock = asyncio.Lock()
-        self._sync_engine: Engine | None = None
-
-    def sync_sessions(self) -> Session:
-        """A synchronous session (SQLite only) for a hot path that runs a whole transaction in a worker
-        thread: one thread hand-off instead of one per cursor call. Take `write_lock()` around it."""
-        if not self.is_sqlite:
-            raise RuntimeError("synchronous sessions are for SQLite")
-        if self._sync_engine is None:
-            url = make_url(self.url).set(drivername="sqlite+pysqlite")
-            # one connection, used by one thread at a time (the write lock), from whichever thread
-            self._sync_engine = create_engine(
-                url, poolclass=StaticPool, connect_args={"check_same_thread": False}
-            )
-            event.listen(self._sync_engine, "connect", _sqlite_pragmas)
-            if self.checkpointer is not None:
-                event.listen(self._sync_engine, "connect", _no_autocheckpoint)
-        return Session(self._sync_engine, expire_on_commit=False)
-
-    @asynccontextmanager
-    async def write_lock(self) -> AsyncIterator[None]:
-        """SQLite: the process's one-writer lock, for writes that do not go through `write()`."""
-        async with self._write_lock:
-            yield
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -136,5 +111,3 @@ class Database:
         if self.checkpointer is not None:
             await self.checkpointer.stop()
         await self.engine.dispose()
-        if self._sync_engine is not None:
-            self._sync_engine.dispose()
