@@ -235,9 +235,8 @@ def _write(c: Connection, batch: list[_Pending]) -> Written:
             for (_p, _e, t, _s, _v), mid in zip(fresh, ids, strict=True)
         ],
     )
-    names = dict(
-        c.execute(_QUEUE_NAMES, {"ids": sorted({t["queue_id"] for t in changed.values()})}).tuples().all()
-    )
+    queue_ids = sorted({t["queue_id"] for t in changed.values()})
+    names: dict[int, str] = {qid: name for qid, name in c.execute(_QUEUE_NAMES, {"ids": queue_ids})}
     events: list[Event] = []
     by_ext: dict[str, Sent] = {}
     for (p, e, t, seq, version), mid in zip(fresh, ids, strict=True):

@@ -34,12 +34,16 @@ class Router:
         self.ctx = ctx
         self._running: dict[int, asyncio.Task[None]] = {}
         self._again: set[int] = set()
+        # queues whose last dispatch had a waiting ticket and no agent to give it to: another waiting ticket
+        # (or a customer's next message on one) changes nothing there until an agent frees up, becomes
+        # available or changes queues; the sweeper's periodic wake_all dispatches them regardless
+        self._no_agent: set[int] = set()
 
     async def on_event(self, event: Event) -> None:
         data = event.data
         ticket = data.get("ticket") or {}
         queues: set[int] = set()
-        if ticket.get("waiting"):
+        if ticket.get("waiting") and int(ticket["queue_id"]) not in self._no_agent:
             queues.add(int(ticket["queue_id"]))
         freed = [data.get("freed_agent_id")]
         if event.type == "ticket.updated" and ticket.get("status") not in ACTIVE_STATUSES:
@@ -51,6 +55,8 @@ class Router:
             async with self.ctx.db.read() as s:
                 rows = await s.execute(select(AgentQueue.queue_id).where(AgentQueue.agent_id.in_(agent_ids)))
                 queues.update(rows.scalars())
+        if event.type in ("agent.presence", "agent.updated") or agent_ids:
+            self._no_agent -= queues  # an agent's side changed: these queues may be served again
         for queue_id in queues:
             self.wake(queue_id)
 
@@ -97,8 +103,10 @@ class Router:
                 return False
             agent = await self._pick_agent(s, queue_id)
             if agent is None:
+                self._no_agent.add(queue_id)
                 return False
             event = await _give(s, ticket, agent)
+        self._no_agent.discard(queue_id)
         await self.ctx.publish([event])
         return True
 
@@ -165,6 +173,7 @@ class Router:
         return None
 
     async def wake_all(self) -> None:
+        self._no_agent.clear()
         async with self.ctx.db.read() as s:
             for queue_id in (await s.execute(select(Queue.id))).scalars():
                 self.wake(queue_id)

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tests.support import WS, LiveServer
 
 
-async def test_concurrent_widgets_are_stored_once_in_order(server: LiveServer) -> None:
+async def test_concurrent_widgets_are_stored_once_in_order(
+    server: LiveServer, caplog: pytest.LogCaptureFixture
+) -> None:
     await server.add_agent("ana@example.com", "Ana", capacity=50)
     token, _ = await server.token("ana@example.com")
     agent = await server.agent_socket(token)
@@ -65,6 +69,8 @@ async def test_concurrent_widgets_are_stored_once_in_order(server: LiveServer) -
     assert sorted(b for b in bodies if " m" in b) == sorted(
         f"w{i} m{k}" for i in range(20) for k in range(10)
     )
+    # and by the batch path: no batch fell back to writing its messages one by one
+    assert not [r.getMessage() for r in caplog.records if r.name == "app.actions.chat_writer"]
     for w in [*widgets, agent]:
         await w.close()
 
