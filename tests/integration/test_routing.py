@@ -160,3 +160,44 @@ async def test_reconnect_within_grace_keeps_tickets(server: LiveServer) -> None:
         assert t["assignee_id"] == flaky
     for w in [*widgets, ws]:
         await w.close()
+
+
+async def test_no_dispatch_per_message_while_nobody_can_take_the_queue(server: LiveServer) -> None:
+    """A queue whose last dispatch found no agent is not dispatched again for every customer message on a
+    waiting ticket (a busy contact center's normal state); an agent coming available still takes the
+    waiting tickets at once."""
+    agent_id = await server.add_agent("later@example.com", "Later", capacity=5)
+    token, _ = await server.token("later@example.com")
+    ws = await server.agent_socket(token, status="away")
+    widgets = await _ask_for_person(server, 2)
+    router = server._app.state.router
+    for _ in range(100):  # the handoffs' own dispatches have finished
+        if not router._running:
+            break
+        await asyncio.sleep(0.02)
+    assert not router._running
+    dispatches = 0
+    assign_one = router.assign_one
+
+    async def counted(queue_id: int) -> bool:
+        nonlocal dispatches
+        dispatches += 1
+        return bool(await assign_one(queue_id))
+
+    router.assign_one = counted
+    for k in range(5):
+        for i, w in enumerate(widgets):
+            await w.send({"type": "message", "text": f"anyone there? {k}", "client_id": f"again-{i}-{k}"})
+            assert await w.wait_for(lambda f, c=f"again-{i}-{k}": f.get("client_id") == c)
+    await asyncio.sleep(0.3)
+    # on PostgreSQL a dispatch racing the handoffs may have seen no ticket (SKIP LOCKED) and learnt nothing:
+    # the next message's dispatch (and its one re-run) learn it; before, each of the 10 messages dispatched
+    assert dispatches <= 2
+    await ws.send({"type": "status", "status": "available"})
+    for _ in range(50):
+        if len(_assigned(ws, agent_id)) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert len(_assigned(ws, agent_id)) == 2
+    for w in [*widgets, ws]:
+        await w.close()
