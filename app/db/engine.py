@@ -80,18 +80,35 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessions() as session:
-            yield session
+        if self.is_sqlite:
+            async with self._session() as session:
+                yield session
+        else:
+            async with self.sessions() as session:
+                yield session
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One write transaction, committed when the block ends without an exception."""
         if self.is_sqlite:
-            async with self._write_lock, self.sessions() as session, session.begin():
+            async with self._write_lock, self._session() as session, session.begin():
                 yield session
         else:
             async with self.sessions() as session, session.begin():
                 yield session
+
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[AsyncSession]:
+        """SQLite: a session closed where it ends. SQLAlchemy's own `async with` closes it in a task of its
+        own (safe from cancellation halfway through a close that waits on the network), which keeps the
+        connection, and in `write()` the write lock, for another turn of the event loop or two: under a
+        burst of sockets every pooled connection sat waiting for its close. Inline, a close never waits,
+        so there is nothing a cancellation could interrupt."""
+        session = self.sessions()
+        try:
+            yield session
+        finally:
+            await session.close()
 
     async def ping(self) -> bool:
         from sqlalchemy import text
