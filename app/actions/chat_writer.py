@@ -136,12 +136,13 @@ _DEDUPE = select(_M.c.external_id, _M.c.id, _M.c.ticket_id, _M.c.seq).where(
     _M.c.channel == "chat", _M.c.external_id.in_(bindparam("ext", expanding=True))
 )
 _LOCK_TICKETS = (
-    select(_T)  # every column: the events show the ticket (app.domain.views.ticket_view)
+    # every column: the events show the ticket (app.domain.views.ticket_view), with its queue's name
+    select(_T, _Q.c.name.label("queue_name"))
+    .join(_Q, _Q.c.id == _T.c.queue_id)
     .where(_T.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(_T.c.id)
-    .with_for_update()
+    .with_for_update(of=_T)
 )
-_QUEUE_NAMES = select(_Q.c.id, _Q.c.name).where(_Q.c.id.in_(bindparam("ids", expanding=True)))
 _BUMP_TICKET = (
     update(_T)
     .where(_T.c.id == bindparam("tid"))
@@ -235,15 +236,13 @@ def _write(c: Connection, batch: list[_Pending]) -> Written:
             for (_p, _e, t, _s, _v), mid in zip(fresh, ids, strict=True)
         ],
     )
-    queue_ids = sorted({t["queue_id"] for t in changed.values()})
-    names: dict[int, str] = {qid: name for qid, name in c.execute(_QUEUE_NAMES, {"ids": queue_ids})}
     events: list[Event] = []
     by_ext: dict[str, Sent] = {}
     for (p, e, t, seq, version), mid in zip(fresh, ids, strict=True):
         msg = _Message(mid, t["id"], seq, p.text, now)
         # each message's event carries the ticket as it was after that message
         row = SimpleNamespace(**{**t, "version": version})
-        events.append(message_event(row, msg, names.get(t["queue_id"], ""), p.author.name or None))
+        events.append(message_event(row, msg, t["queue_name"], p.author.name or None))
         by_ext[e] = Sent(mid, t["id"], seq, False)
         done.append((p, by_ext[e]))
     for p, e in repeats:

@@ -7,9 +7,9 @@ else the loop is doing, all of it while the process's write lock is held. An SQL
 in WAL mode with synchronous=NORMAL does no fsync at commit (only checkpoints do, and those run on their
 own thread: `Checkpointer`), so it is cheaper to run the calls where they are made.
 
-`InlineConnection` is aiosqlite's connection with its queue replaced by one that runs each call at once:
-SQLAlchemy's aiosqlite dialect drives it unchanged (`async_creator`), and the futures it awaits are done
-before they are awaited, so nothing crosses threads.
+`InlineConnection` is aiosqlite's connection whose calls run where they are awaited (and whose queue to its
+thread, which SQLAlchemy's dialect also uses directly, runs each call at once): SQLAlchemy's aiosqlite
+dialect drives it unchanged (`async_creator`), and nothing crosses threads.
 """
 
 from __future__ import annotations
@@ -50,6 +50,12 @@ class InlineConnection(aiosqlite.Connection):
 
     def __await__(self) -> Generator[Any, None, aiosqlite.Connection]:
         return self._connect().__await__()  # no thread to start
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Every cursor and connection call comes here: run it, with no future to settle."""
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        return fn(*args, **kwargs)
 
 
 def inline_creator(connect_args: tuple[Any, ...], connect_kwargs: dict[str, Any]) -> Callable[[], Any]:
