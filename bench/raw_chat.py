@@ -1,8 +1,10 @@
-"""The raw-stack reference for bench/chat_path.py: what uvicorn + Starlette + SQLite can do with none of
-Switchboard's work. It speaks just enough of the same protocol for the same client: a login that returns a
-token, an agent socket, widgets whose first message "assigns" them, and every later message inserted into
-one SQLite table by a group-commit writer thread (one transaction per batch, WAL), then acked and sent to
-the agent socket. No customers, tickets, history, bot, routing, authorisation or bus.
+"""The raw-stack reference for bench/chat_path.py and bench/sms_webhooks.py: what uvicorn + Starlette +
+SQLite can do with none of Switchboard's work. It speaks just enough of the same protocol for the same
+clients: a login that returns a token, an agent socket, widgets whose first message "assigns" them, and
+every later message inserted into one SQLite table by a group-commit writer thread (one transaction per
+batch, WAL), then acked and sent to the agent socket; and a Twilio SMS webhook whose signature is checked
+(Twilio's own validator) and whose text goes through the same writer before an empty TwiML answer. No
+customers, tickets, history, bot, routing, authorisation or bus.
 
 Run:  python bench/raw_chat.py DB_PATH PORT   (bench/chat_path.py starts it itself)
 """
@@ -20,9 +22,13 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
+from twilio.request_validator import RequestValidator
+
+# bench/sms_webhooks.py signs with this token and this public URL's path
+TWILIO_TOKEN = "bench-twilio-token"
 
 AGENTS: set[WebSocket] = set()
 PENDING: asyncio.Queue[tuple[str, str, asyncio.Future[int]]] = asyncio.Queue()
@@ -54,6 +60,19 @@ async def writer(db: sqlite3.Connection) -> None:
         ids = await asyncio.to_thread(write, db, [(c, b) for c, b, _ in batch])
         for (_c, _b, future), row_id in zip(batch, ids, strict=True):
             future.set_result(row_id)
+
+
+async def sms(request: Request) -> Response:
+    params = {k: str(v) for k, v in (await request.form()).items()}
+    url = str(request.url)
+    if not RequestValidator(TWILIO_TOKEN).validate(
+        url, params, request.headers.get("X-Twilio-Signature", "")
+    ):
+        return Response(status_code=403)
+    future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    PENDING.put_nowait((params["MessageSid"], params.get("Body", ""), future))
+    await future
+    return Response("<?xml version='1.0' encoding='UTF-8'?><Response />", media_type="application/xml")
 
 
 async def token(request: Request) -> JSONResponse:
@@ -110,6 +129,7 @@ def main() -> None:
     app = Starlette(
         routes=[
             Route("/api/auth/token", token, methods=["POST"]),
+            Route("/twilio/sms", sms, methods=["POST"]),
             WebSocketRoute("/ws/agent", agent),
             WebSocketRoute("/ws/chat", chat),
             Route("/healthz", lambda r: JSONResponse({"status": "ok"})),

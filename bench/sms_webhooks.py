@@ -1,24 +1,43 @@
-"""Benchmark: SMS webhooks handled per second and their response time, on SQLite, one `switchboard serve`.
+"""Benchmark: SMS webhooks handled per second and their response time, on SQLite, one `switchboard serve`,
+against the raw stack (bench/raw_chat.py: the signature checked, the text stored by a group-commit writer,
+an empty TwiML answer) measured in the same run.
 
 Each request is a signed Twilio Messaging webhook (a new MessageSid; senders spread over 200 numbers so
 most texts join an existing conversation) and is answered only after commit, with the bot's TwiML when
-it answers in time. Twilio gives up after 15 s; we aim for well under 100 ms at p99.
-Run from the project root:  .venv/bin/python bench/sms_webhooks.py [--requests 600]
+it answers in time. Twilio gives up after 15 s; we aim for well under 100 ms at p99. Closed loop (1 and 8
+requests in flight), then open loop at `--rates` requests a second for `--seconds` each.
+Run from the project root:  .venv/bin/python bench/sms_webhooks.py [--requests 600] [--rates 100,200,500]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import os
 import statistics
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import httpx
-from _server import free_port, serving
+from _server import free_port, process, serving
 from twilio.request_validator import RequestValidator
 
-TOKEN = "bench-twilio-token"
+TOKEN = "bench-twilio-token"  # bench/raw_chat.py checks signatures with the same
+
+
+def signed(url: str, validator: RequestValidator, i: int, tag: str) -> tuple[dict[str, str], dict[str, str]]:
+    params = {
+        "MessageSid": f"SM{tag}{i:028d}"[:34],
+        "AccountSid": "AC" + "0" * 32,
+        "From": f"+1415555{i % 200:04d}",
+        "To": "+15005550006",
+        "Body": f"question {i} about my bill",
+        "NumMedia": "0",
+    }
+    return params, {"X-Twilio-Signature": validator.compute_signature(url, params)}
 
 
 async def run(base: str, n: int, concurrency: int, tag: str) -> tuple[float, list[float], int]:
@@ -34,15 +53,7 @@ async def run(base: str, n: int, concurrency: int, tag: str) -> tuple[float, lis
         nonlocal errors
         while not queue.empty():
             i = queue.get_nowait()
-            params = {
-                "MessageSid": f"SM{tag}{i:028d}"[:34],
-                "AccountSid": "AC" + "0" * 32,
-                "From": f"+1415555{i % 200:04d}",
-                "To": "+15005550006",
-                "Body": f"question {i} about my bill",
-                "NumMedia": "0",
-            }
-            headers = {"X-Twilio-Signature": validator.compute_signature(url, params)}
+            params, headers = signed(url, validator, i, tag)
             t = time.perf_counter()
             r = await client.post(url, data=params, headers=headers)
             latencies.append((time.perf_counter() - t) * 1000)
@@ -54,10 +65,74 @@ async def run(base: str, n: int, concurrency: int, tag: str) -> tuple[float, lis
     return time.perf_counter() - start, latencies, errors
 
 
+async def run_rate(base: str, rate: int, seconds: float, tag: str) -> tuple[float, list[float], str]:
+    """Open loop: a new webhook every 1/rate s whatever the answers; returns the rate answered, the
+    latencies and what was not a 200 (statuses, or the client's exceptions)."""
+    url = base + "/twilio/sms"
+    validator = RequestValidator(TOKEN)
+    requests = [signed(url, validator, i, tag) for i in range(int(rate * seconds))]
+    latencies: list[float] = []
+    errors: collections.Counter[str] = collections.Counter()
+
+    async def one(client: httpx.AsyncClient, params: dict[str, str], headers: dict[str, str]) -> None:
+        t = time.perf_counter()
+        try:
+            r = await client.post(url, data=params, headers=headers)
+        except httpx.HTTPError as e:
+            errors[type(e).__name__] += 1
+            return
+        if r.status_code != 200:
+            errors[str(r.status_code)] += 1
+        latencies.append((time.perf_counter() - t) * 1000)
+
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        start = time.perf_counter()
+        tasks = []
+        for k, (params, headers) in enumerate(requests):
+            await asyncio.sleep(max(0.0, start + k / rate - time.perf_counter()))
+            tasks.append(asyncio.create_task(one(client, params, headers)))
+        await asyncio.gather(*tasks)
+        wall = time.perf_counter() - start
+    return len(latencies) / wall, latencies, ", ".join(f"{n} {k}" for k, n in errors.items()) or "0"
+
+
+def report(label: str, rate: float, lat: list[float], errors: int | str) -> None:
+    lat.sort()
+    p50 = statistics.median(lat) if lat else float("nan")
+    p99 = lat[int(0.99 * (len(lat) - 1))] if lat else float("nan")
+    print(
+        f"  {label:>22}: {rate:7.1f} webhooks/s   p50 {p50:6.1f} ms   p99 {p99:7.1f} ms   non-200: {errors}"
+    )
+
+
+def measure(base: str, n: int, rates: list[int], seconds: float) -> None:
+    asyncio.run(run(base, 50, 4, "w"))  # warm-up
+    for concurrency in (1, 8):
+        wall, lat, errors = asyncio.run(run(base, n, concurrency, f"c{concurrency}"))
+        report(f"{concurrency} in flight", len(lat) / wall, lat, errors)
+    for rate in rates:
+        report(f"offered {rate}/s", *asyncio.run(run_rate(base, rate, seconds, f"r{rate}")))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=600)
+    ap.add_argument("--rates", default="100,200,500")
+    ap.add_argument("--seconds", type=float, default=4.0)
     args = ap.parse_args()
+    rates = [int(r) for r in args.rates.split(",") if r]
+    print(
+        f"SMS webhooks: SQLite, one process, {args.requests} requests a closed loop, {os.cpu_count()} cores"
+    )
+    print("raw stack (bench/raw_chat.py: uvicorn + Starlette, signature checked, group-commit insert):")
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(__file__).with_name("raw_chat.py")
+        raw_base = f"http://127.0.0.1:{port}"
+        with process([sys.executable, str(script), f"{tmp}/raw.db", str(port)], raw_base):
+            measure(raw_base, args.requests, rates, args.seconds)
+    print("switchboard serve:")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
@@ -68,16 +143,7 @@ def main() -> None:
         "SWITCHBOARD_TWILIO_API_URL": "http://127.0.0.1:9",
     }
     with serving(env, port=port):
-        print(f"SMS webhooks: SQLite, one process, {args.requests} requests each run, {os.cpu_count()} cores")
-        asyncio.run(run(base, 50, 4, "w"))
-        for concurrency in (1, 8):
-            wall, lat, errors = asyncio.run(run(base, args.requests, concurrency, f"c{concurrency}"))
-            lat.sort()
-            rate, p50, p99 = len(lat) / wall, statistics.median(lat), lat[int(0.99 * (len(lat) - 1))]
-            print(
-                f"{concurrency} in flight: {rate:7.1f} webhooks/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms"
-                f"   non-200: {errors}"
-            )
+        measure(base, args.requests, rates, args.seconds)
 
 
 if __name__ == "__main__":
