@@ -14,6 +14,7 @@ import logging
 from app.actions import outbound
 from app.actions.common import SUPERVISORS
 from app.actions.context import Context
+from app.background import BackgroundTask
 from app.bus import Event
 from app.domain.types import utcnow
 from channels.base import ChannelAdapter
@@ -24,26 +25,18 @@ IDLE_S = 30.0
 PARALLEL = 8
 
 
-class Deliverer:
+class Deliverer(BackgroundTask):
+    name = "delivery"
+
     def __init__(self, ctx: Context, adapters: dict[str, ChannelAdapter]) -> None:
         self.ctx = ctx
         self.adapters = adapters
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     async def on_event(self, event: Event) -> None:
         message = event.data.get("message") or {}
         if event.type == "message.created" and message.get("status") == "queued":
             self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="delivery")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def _run(self) -> None:
         channels = set(self.adapters)

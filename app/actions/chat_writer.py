@@ -10,7 +10,6 @@ anything unusual take the ordinary path (app.actions.chat.customer_message).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +22,7 @@ from app.actions.chat import Sent, customer_message
 from app.actions.common import message_event
 from app.actions.context import Context
 from app.actions.errors import Invalid
+from app.background import BackgroundTask
 from app.bus import Event
 from app.domain.models import Base
 from app.domain.types import utcnow
@@ -53,20 +53,12 @@ class _Pending:
 Written = tuple[list[tuple[_Pending, Sent]], list[_Pending], list[Event]]
 
 
-class ChatWriter:
+class ChatWriter(BackgroundTask):
+    name = "chat-writer"
+
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="chat-writer")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def submit(self, author: Author, ticket_id: int | None, text: str, client_id: str) -> Sent:
         """Store the message (once per client_id); committed when this returns."""
@@ -74,7 +66,7 @@ class ChatWriter:
             raise Invalid("empty message", "empty")
         if not client_id or len(client_id) > 200:
             raise Invalid("client_id must be 1 to 200 characters", "bad_client_id")
-        if ticket_id is None or self._task is None or self._task.done():
+        if ticket_id is None or not self.running:
             return await customer_message(self.ctx, author.session_id, text, client_id)
         future: asyncio.Future[Sent] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Pending(author, ticket_id, text, client_id, future))

@@ -24,6 +24,8 @@ from typing import Any
 
 import aiosqlite
 
+from app.background import BackgroundTask
+
 log = logging.getLogger(__name__)
 
 
@@ -68,26 +70,18 @@ def inline_creator(connect_args: tuple[Any, ...], connect_kwargs: dict[str, Any]
     return create
 
 
-class Checkpointer:
+class Checkpointer(BackgroundTask):
     """Copies the write-ahead log into the database on a thread of its own, every `every_s` seconds.
 
     Every connection of the process has automatic checkpoints off (a checkpoint fsyncs, and would otherwise
     run inside whichever commit crossed the threshold, in the event loop). A PASSIVE checkpoint blocks
     neither readers nor writers; the log restarts from its beginning once a checkpoint has caught up."""
 
+    name = "sqlite-checkpoint"
+
     def __init__(self, path: str, every_s: float = 1.0) -> None:
         self.path = path
         self.every_s = every_s
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="sqlite-checkpoint")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def _run(self) -> None:
         while True:

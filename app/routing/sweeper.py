@@ -12,35 +12,27 @@ the supervisor board's figures (app/domain/board.py).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Collection
 
 from app.actions import agents, tickets
 from app.actions.context import Context
+from app.background import BackgroundTask
 from app.domain.board import Board
 from app.routing.router import Router
 
 log = logging.getLogger(__name__)
 
 
-class Sweeper:
+class Sweeper(BackgroundTask):
+    name = "sweeper"
+
     def __init__(
         self, ctx: Context, router: Router, online: Callable[[], Collection[int]], board: Board | None = None
     ) -> None:
         """`online`: the agents with a socket open in this process (the hub knows); `board`: the read model
         of the supervisor board, reloaded every sweep (repairs a lost event, starts a new day)."""
         self.ctx, self.router, self.online, self.board = ctx, router, online, board
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="sweeper")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def _run(self) -> None:
         while True:
