@@ -79,6 +79,7 @@ async def add_message(
     agent_id: int | None = None,
     external_id: str | None = None,
     status: str | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> Message:
     """Append a message to a locked ticket, with its history line."""
     ticket.last_seq += 1
@@ -96,6 +97,7 @@ async def add_message(
         agent_id=agent_id,
         status=status,
         created_at=now,
+        meta=meta if meta is not None else {},
     )
     s.add(msg)
     await s.flush()

@@ -64,12 +64,14 @@ async def _customer(s: AsyncSession, msg: InboundMessage) -> int:
             )
         )
     ).scalar_one_or_none()
-    if found is not None:
-        survivor = await s.get(Customer, found)
-        while survivor is not None and survivor.merged_into_id is not None:
-            survivor = await s.get(Customer, survivor.merged_into_id)
-        if survivor is not None:
-            return survivor.id
+    survivor = found
+    while survivor is not None:  # a merged-away customer's messages go to the one that absorbed it
+        merged = (await s.execute(select(Customer.merged_into_id).where(Customer.id == survivor))).first()
+        if merged is None:
+            break
+        if merged.merged_into_id is None:
+            return survivor
+        survivor = merged.merged_into_id
     customer = Customer(name=msg.sender_name.strip()[:200] or msg.sender)
     s.add(customer)
     await s.flush()
@@ -96,9 +98,9 @@ async def _thread(s: AsyncSession, msg: InboundMessage, customer_id: int) -> tup
                 s, ticket.id
             ), f"subject names ticket [#{ticket.id}] and the sender is its customer"
     if msg.channel in CONVERSATIONAL:
-        open_id = (
+        conversation = (
             await s.execute(
-                select(Ticket.id)
+                select(Ticket)
                 .where(
                     Ticket.customer_id == customer_id,
                     Ticket.channel == msg.channel,
@@ -106,10 +108,12 @@ async def _thread(s: AsyncSession, msg: InboundMessage, customer_id: int) -> tup
                 )
                 .order_by(Ticket.id.desc())
                 .limit(1)
+                .with_for_update()
+                .execution_options(populate_existing=True)
             )
         ).scalar_one_or_none()
-        if open_id is not None:
-            return await lock_ticket(s, open_id), f"the customer's open {msg.channel} conversation"
+        if conversation is not None:
+            return conversation, f"the customer's open {msg.channel} conversation"
     return None, "new conversation" if not token else "subject names a ticket of another customer: new ticket"
 
 
@@ -209,9 +213,8 @@ async def _store(
         meta["warnings"] = list(msg.warnings)
     body = msg.body[:MAX_BODY] if msg.body.strip() else (msg.subject or "(no text)")
     message = await add_message(
-        s, ticket, body=body, author="customer", direction="in", external_id=msg.external_id
+        s, ticket, body=body, author="customer", direction="in", external_id=msg.external_id, meta=meta
     )
-    message.meta = meta
     for part in msg.attachments:
         s.add(
             Attachment(

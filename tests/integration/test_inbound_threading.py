@@ -1,0 +1,82 @@
+"""Threading of inbound messages at the action level, on SQLite and PostgreSQL: a sender known by a verified
+identity is their customer (or the customer that customer was merged into); a conversational channel
+continues the customer's open conversation; a new message after that one was resolved opens a new one."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select, update
+
+from app.actions import inbound
+from app.actions.context import Context
+from app.bus import make_bus
+from app.db.engine import Database
+from app.db.migrate import upgrade
+from app.domain.models import Customer, Identity, Message, Ticket
+from channels.sms import parse_sms
+from config.settings import Settings
+
+
+@pytest.fixture
+async def ctx(database_url: str) -> AsyncIterator[Context]:
+    await upgrade(database_url)
+    db = Database(database_url)
+    bus = make_bus("memory://")
+    await bus.start(lambda _event: None)
+    yield Context(Settings(database_url=database_url), db, bus)
+    await bus.close()
+    await db.close()
+
+
+def _text(n: int, sender: str) -> object:
+    return parse_sms(
+        {"MessageSid": f"SM{n:032d}", "AccountSid": "AC" + "0" * 32, "From": sender, "To": "+15005550006",
+         "Body": f"text {n}", "NumMedia": "0"}
+    )  # fmt: skip
+
+
+async def test_open_conversation_merged_customers_and_resolved_tickets(ctx: Context) -> None:
+    first = await inbound.receive_inbound(ctx, _text(1, "+14155550101"))  # type: ignore[arg-type]
+    again = await inbound.receive_inbound(ctx, _text(2, "+14155550101"))  # type: ignore[arg-type]
+    assert again.ticket_id == first.ticket_id and again.customer_id == first.customer_id
+    assert not again.new_ticket
+    # an identity still naming a customer that was merged away reaches the survivor (a chain of two)
+    other = await inbound.receive_inbound(ctx, _text(3, "+14155550102"))  # type: ignore[arg-type]
+    async with ctx.db.write() as s:
+        middle = Customer(name="middle")
+        s.add(middle)
+        await s.flush()
+        await s.execute(
+            update(Customer).where(Customer.id == other.customer_id).values(merged_into_id=middle.id)
+        )
+        await s.execute(
+            update(Customer).where(Customer.id == middle.id).values(merged_into_id=first.customer_id)
+        )
+    merged = await inbound.receive_inbound(ctx, _text(4, "+14155550102"))  # type: ignore[arg-type]
+    assert merged.customer_id == first.customer_id
+    # the survivor's open SMS conversation takes it
+    assert merged.ticket_id == first.ticket_id
+    # resolved: the next text opens a new conversation
+    async with ctx.db.write() as s:
+        await s.execute(update(Ticket).where(Ticket.id == first.ticket_id).values(status="resolved"))
+    later = await inbound.receive_inbound(ctx, _text(5, "+14155550101"))  # type: ignore[arg-type]
+    assert later.new_ticket and later.ticket_id != first.ticket_id
+    async with ctx.db.read() as s:
+        seqs = (
+            (
+                await s.execute(
+                    select(Message.seq).where(Message.ticket_id == first.ticket_id).order_by(Message.seq)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        meta = (
+            await s.execute(select(Message.meta).where(Message.ticket_id == later.ticket_id))
+        ).scalar_one()
+        identities = (await s.execute(select(Identity.customer_id).where(Identity.kind == "phone"))).all()
+    assert list(seqs) == [1, 2, 3]
+    assert meta["from"] == "+14155550101" and meta["thread_reason"] == "new conversation"
+    assert len(identities) == 2
