@@ -84,7 +84,7 @@ class LiveServer:
 
     async def import_faq(self, rows: list[tuple[str, str]] = FAQ) -> None:
         await import_rows(self.ctx, rows, replace=True)
-        self._app.state.bot._checked = 0.0  # reload now rather than within the refresh period
+        self._app.state.bot.invalidate()  # reload now rather than within the refresh period
 
     def client(self, token: str | None = None) -> httpx.AsyncClient:
         headers = {"Authorization": f"Bearer {token}"} if token else {}

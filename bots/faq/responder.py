@@ -17,6 +17,7 @@ lexically until its embeddings are done. Without the model package the bot stays
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from dataclasses import replace
 
@@ -49,16 +50,17 @@ class FaqBot:
         self.refresh_s = refresh_s
         self._matcher: Matcher | SemanticMatcher = Matcher([])
         self._revision: str | None = None
-        self._checked = 0.0
+        self._checked = -math.inf  # when the revision was last read (monotonic)
         self._lock = asyncio.Lock()
         self.indexer: Indexer | None = Indexer() if semantic else None
 
     async def matcher(self) -> Matcher | SemanticMatcher:
         self._adopt()
-        if time.monotonic() - self._checked < self.refresh_s and self._revision is not None:
+        # an empty knowledge base (no revision yet) is read again every refresh_s too, not every question
+        if time.monotonic() - self._checked < self.refresh_s:
             return self._matcher
         async with self._lock:
-            if time.monotonic() - self._checked < self.refresh_s and self._revision is not None:
+            if time.monotonic() - self._checked < self.refresh_s:
                 return self._matcher
             async with self.ctx.db.read() as s:
                 rev = await faq.revision(s)
@@ -95,7 +97,7 @@ class FaqBot:
 
     def invalidate(self) -> None:
         """Check the revision on the next question (this process just changed the knowledge base)."""
-        self._checked = 0.0
+        self._checked = -math.inf
 
     def close(self) -> None:
         """Stop background indexing (the thread is a daemon: this only saves work at shutdown)."""
