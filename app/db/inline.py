@@ -87,10 +87,10 @@ class Checkpointer(BackgroundTask):
         while True:
             await asyncio.sleep(self.every_s)
             try:
-                await asyncio.to_thread(self._checkpoint, "PASSIVE")
+                await asyncio.to_thread(self._checkpoint)
             except sqlite3.Error:
                 log.warning("WAL checkpoint failed; trying again", exc_info=True)
 
-    def _checkpoint(self, mode: str) -> None:
+    def _checkpoint(self) -> None:
         with contextlib.closing(sqlite3.connect(self.path, timeout=10)) as conn:
-            conn.execute(f"PRAGMA wal_checkpoint({mode})")
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
