@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from app.actions.chat import Sent, customer_message
-from app.actions.common import message_event
+from app.actions.common import CustomerMessage, message_event
 from app.actions.context import Context
 from app.actions.errors import Invalid
 from app.background import BackgroundTask
@@ -104,23 +103,6 @@ class ChatWriter(BackgroundTask):
             if not p.future.done():
                 p.future.set_result(sent)
         return slow
-
-
-@dataclass(frozen=True)
-class _Message:
-    """A stored chat message, as the views read it (app.domain.views.MessageFields)."""
-
-    id: int
-    ticket_id: int
-    seq: int
-    body: str
-    created_at: datetime
-    author: str = "customer"
-    agent_id: int | None = None
-    direction: str = "in"
-    internal: bool = False
-    channel: str = "chat"
-    status: str | None = None
 
 
 _M, _T, _H, _Q = (Base.metadata.tables[name] for name in ("messages", "tickets", "history", "queues"))
@@ -231,7 +213,7 @@ def _write(c: Connection, batch: list[_Pending]) -> Written:
     events: list[Event] = []
     by_ext: dict[str, Sent] = {}
     for (p, e, t, seq, version), mid in zip(fresh, ids, strict=True):
-        msg = _Message(mid, t["id"], seq, p.text, now)
+        msg = CustomerMessage(mid, t["id"], seq, p.text, now, "chat")
         # each message's event carries the ticket as it was after that message
         row = SimpleNamespace(**{**t, "version": version})
         events.append(message_event(row, msg, t["queue_name"], p.author.name or None))

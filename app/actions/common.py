@@ -3,6 +3,8 @@ written in the same transaction, and the events that go out after commit."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -15,6 +17,24 @@ from app.domain.types import utcnow
 from app.domain.views import MessageFields, TicketFields, message_view, ticket_view, widget_message
 
 SUPERVISORS = "supervisors"
+
+
+@dataclass(frozen=True)
+class CustomerMessage:
+    """A customer's message as a Core path stored it (the chat writer, inbound channels), as the views
+    read it (app.domain.views.MessageFields)."""
+
+    id: int
+    ticket_id: int
+    seq: int
+    body: str
+    created_at: datetime
+    channel: str
+    author: str = "customer"
+    agent_id: int | None = None
+    direction: str = "in"
+    internal: bool = False
+    status: str | None = None
 
 
 async def lock_ticket(s: AsyncSession, ticket_id: int) -> Ticket:
@@ -125,7 +145,9 @@ def ticket_topics(ticket: TicketFields, *extra_agents: int | None) -> tuple[str,
     return tuple(topics)
 
 
-def ticket_event(kind: str, ticket: Ticket, qname: str, *extra_agents: int | None, **data: Any) -> Event:
+def ticket_event(
+    kind: str, ticket: TicketFields, qname: str, *extra_agents: int | None, **data: Any
+) -> Event:
     payload: dict[str, Any] = {"ticket_id": ticket.id, "ticket": ticket_view(ticket, qname), **data}
     if kind == "ticket.assigned":
         payload["assignee_id"] = ticket.assignee_id

@@ -12,25 +12,19 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.actions.chat import _default_queue
-from app.actions.common import (
-    add_message,
-    history,
-    lock_ticket,
-    message_event,
-    queue_name,
-    ticket_event,
-    touch,
-)
+from app.actions.chat import DEFAULT_QUEUE
+from app.actions.common import CustomerMessage, message_event, ticket_event
 from app.actions.context import Context
 from app.bus import Event
-from app.domain.models import Attachment, Customer, Identity, Message, Quarantine, Ticket
+from app.domain.models import Base, Quarantine
 from app.domain.types import utcnow
 from channels.base import InboundMessage
 
@@ -55,84 +49,125 @@ class Received:
     bot_turn: bool = False  # the ticket is still the bot's and the message may be answered
 
 
-async def _customer(s: AsyncSession, msg: InboundMessage) -> int:
+_M, _T, _H, _Q, _C, _I, _A, _QR = (
+    Base.metadata.tables[name]
+    for name in (
+        "messages", "tickets", "history", "queues", "customers", "identities", "attachments", "quarantine"
+    )
+)  # fmt: skip
+_DUPLICATE = select(_M.c.id, _M.c.ticket_id).where(
+    _M.c.channel == bindparam("channel"), _M.c.external_id == bindparam("ext")
+)
+_SENDER = (
+    select(_I.c.customer_id, _C.c.merged_into_id)
+    .join(_C, _C.c.id == _I.c.customer_id)
+    .where(_I.c.kind == bindparam("kind"), _I.c.address == bindparam("address"), _I.c.verified.is_(True))
+)
+_MERGED_INTO = select(_C.c.merged_into_id).where(_C.c.id == bindparam("id"))
+# a ticket as the events show it (app.domain.views.ticket_view), with its queue's name, locked
+_TICKET = select(_T, _Q.c.name.label("queue_name")).join(_Q, _Q.c.id == _T.c.queue_id).with_for_update(of=_T)
+_OPEN_CONVERSATION = (
+    _TICKET.where(
+        _T.c.customer_id == bindparam("customer_id"),
+        _T.c.channel == bindparam("channel"),
+        _T.c.status.in_(("new", "open", "pending")),
+    )
+    .order_by(_T.c.id.desc())
+    .limit(1)
+)
+_DEFAULT_QUEUE = (
+    select(_Q.c.id, _Q.c.name).order_by(case((_Q.c.name == DEFAULT_QUEUE, 0), else_=1), _Q.c.id).limit(1)
+)
+_UPDATE_TICKET = (
+    update(_T)
+    .where(_T.c.id == bindparam("tid"))
+    .values(
+        status=bindparam("status"),
+        resolved_at=bindparam("resolved_at"),
+        last_seq=bindparam("last_seq"),
+        version=bindparam("version"),
+        updated_at=bindparam("updated_at"),
+    )
+)
+
+
+def _customer_sync(c: Connection, msg: InboundMessage, now: datetime) -> int:
+    """The sender's customer, by a verified identity on the channel (followed through merges); a new
+    customer with that identity when there is none."""
     kind = IDENTITY_KIND.get(msg.channel, msg.channel)
-    found = (
-        await s.execute(
-            select(Identity.customer_id).where(
-                Identity.kind == kind, Identity.address == msg.sender, Identity.verified.is_(True)
-            )
+    found = c.execute(_SENDER, {"kind": kind, "address": msg.sender}).first()
+    if found is not None:
+        survivor, merged_into = found
+        for _ in range(100):  # a merged-away customer's messages go to the one that absorbed it
+            if merged_into is None:
+                return int(survivor)
+            survivor = merged_into
+            row = c.execute(_MERGED_INTO, {"id": survivor}).first()
+            if row is None:
+                break
+            merged_into = row[0]
+    name = msg.sender_name.strip()[:200] or msg.sender
+    customer_id = c.execute(
+        insert(_C)
+        .values(name=name, merged_into_id=None, sms_opt_out=False, created_at=now)
+        .returning(_C.c.id)
+    ).scalar_one()
+    c.execute(
+        insert(_I).values(
+            customer_id=customer_id, kind=kind, address=msg.sender, verified=True, created_at=now
         )
-    ).scalar_one_or_none()
-    survivor = found
-    while survivor is not None:  # a merged-away customer's messages go to the one that absorbed it
-        merged = (await s.execute(select(Customer.merged_into_id).where(Customer.id == survivor))).first()
-        if merged is None:
-            break
-        if merged.merged_into_id is None:
-            return survivor
-        survivor = merged.merged_into_id
-    customer = Customer(name=msg.sender_name.strip()[:200] or msg.sender)
-    s.add(customer)
-    await s.flush()
-    s.add(Identity(customer_id=customer.id, kind=kind, address=msg.sender, verified=True))
-    return customer.id
+    )
+    return int(customer_id)
 
 
-async def _thread(s: AsyncSession, msg: InboundMessage, customer_id: int) -> tuple[Ticket | None, str]:
+async def _customer(s: AsyncSession, msg: InboundMessage) -> int:
+    """`_customer_sync` in an ORM session's transaction (phone calls find their caller this way)."""
+    return await s.run_sync(lambda sync: _customer_sync(sync.connection(), msg, utcnow()))
+
+
+def _thread(c: Connection, msg: InboundMessage, customer_id: int) -> tuple[dict[str, Any] | None, str]:
+    """The ticket the message joins (its row, locked), and why; None: a new ticket."""
     if msg.references:
-        row = (
-            await s.execute(
-                select(Message.ticket_id, Message.external_id)
-                .where(Message.channel == msg.channel, Message.external_id.in_(msg.references[:50]))
-                .limit(1)
-            )
+        row = c.execute(
+            select(_M.c.ticket_id, _M.c.external_id)
+            .where(_M.c.channel == msg.channel, _M.c.external_id.in_(msg.references[:50]))
+            .limit(1)
         ).first()
         if row is not None:
-            return await lock_ticket(s, row[0]), f"answers message <{row[1]}> of this ticket"
+            ticket = c.execute(_TICKET.where(_T.c.id == row[0])).first()
+            if ticket is not None:
+                return ticket._asdict(), f"answers message <{row[1]}> of this ticket"
     token = TICKET_TOKEN.search(msg.subject or "")
     if token:
-        ticket = await s.get(Ticket, int(token.group(1)))
-        if ticket is not None and ticket.customer_id == customer_id:
-            return await lock_ticket(
-                s, ticket.id
-            ), f"subject names ticket [#{ticket.id}] and the sender is its customer"
+        named = c.execute(_TICKET.where(_T.c.id == int(token.group(1)))).first()
+        if named is not None and named.customer_id == customer_id:
+            return named._asdict(), f"subject names ticket [#{named.id}] and the sender is its customer"
     if msg.channel in CONVERSATIONAL:
-        conversation = (
-            await s.execute(
-                select(Ticket)
-                .where(
-                    Ticket.customer_id == customer_id,
-                    Ticket.channel == msg.channel,
-                    Ticket.status.in_(("new", "open", "pending")),
-                )
-                .order_by(Ticket.id.desc())
-                .limit(1)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            )
-        ).scalar_one_or_none()
-        if conversation is not None:
-            return conversation, f"the customer's open {msg.channel} conversation"
+        open_ = c.execute(_OPEN_CONVERSATION, {"customer_id": customer_id, "channel": msg.channel}).first()
+        if open_ is not None:
+            return open_._asdict(), f"the customer's open {msg.channel} conversation"
     return None, "new conversation" if not token else "subject names a ticket of another customer: new ticket"
 
 
-async def _sender_flooding(s: AsyncSession, customer_id: int, channel: str) -> bool:
-    since = utcnow() - timedelta(hours=1)
-    n = (
-        await s.execute(
-            select(func.count())
-            .select_from(Message)
-            .join(Ticket, Ticket.id == Message.ticket_id)
-            .where(
-                Ticket.customer_id == customer_id,
-                Message.channel == channel,
-                Message.direction == "in",
-                Message.created_at >= since,
-            )
+def _sender_flooding(c: Connection, customer_id: int, channel: str, now: datetime) -> bool:
+    """Has this customer sent SENDER_HOURLY_LIMIT messages on this channel within the hour? Counted from
+    the customer's tickets, and no further than the limit."""
+    recent = (
+        select(_M.c.id)
+        .select_from(_T)
+        .join(_M, _M.c.ticket_id == _T.c.id)
+        .where(
+            _T.c.customer_id == customer_id,
+            # `|| ''` keeps the channel out of index choice: on `channel =` alone SQLite (with no statistics
+            # gathered) walked every message of the channel, a scan of the whole SMS history per text
+            _M.c.channel.concat("") == channel,
+            _M.c.direction == "in",
+            _M.c.created_at >= now - timedelta(hours=1),
         )
-    ).scalar_one()
-    return n >= SENDER_HOURLY_LIMIT
+        .limit(SENDER_HOURLY_LIMIT)
+        .subquery()
+    )
+    return int(c.execute(select(func.count()).select_from(recent)).scalar_one()) >= SENDER_HOURLY_LIMIT
 
 
 async def receive_inbound(
@@ -140,59 +175,76 @@ async def receive_inbound(
 ) -> Received:
     """Store an inbound message once (by the channel's external id); committed when this returns.
     `bot_inline`: the caller runs the bot itself (and the bot subscriber leaves this message alone)."""
-    events: list[Event] = []
     for attempt in range(2):
         try:
             async with ctx.db.write() as s:
-                dup = (
-                    await s.execute(
-                        select(Message).where(
-                            Message.channel == msg.channel, Message.external_id == msg.external_id
-                        )
-                    )
-                ).scalar_one_or_none()
-                if dup is not None:
-                    return Received(dup.ticket_id, dup.id, True, False, False)
-                result = await _store(s, msg, raw, events, bot_inline)
+                result, events = await s.run_sync(
+                    lambda sync: _store(sync.connection(), msg, raw, bot_inline)
+                )
             break
         except IntegrityError:
             # the same message raced in through another connection: that one stored it
             if attempt:
                 raise
-            events.clear()
     await ctx.publish(events)
     return result
 
 
-async def _store(
-    s: AsyncSession, msg: InboundMessage, raw: bytes | None, events: list[Event], bot_inline: bool
-) -> Received:
-    customer_id = await _customer(s, msg)
-    ticket, reason = await _thread(s, msg, customer_id)
+def _store(
+    c: Connection, msg: InboundMessage, raw: bytes | None, bot_inline: bool
+) -> tuple[Received, list[Event]]:
+    """The message's rows, in the caller's transaction, and the events to publish after commit. Core
+    statements only: the ORM's unit of work cost three times what the statements did."""
+    dup = c.execute(_DUPLICATE, {"channel": msg.channel, "ext": msg.external_id}).first()
+    if dup is not None:
+        return Received(dup.ticket_id, dup.id, True, False, False), []
+    now = utcnow()
+    customer_id = _customer_sync(c, msg, now)
+    ticket, reason = _thread(c, msg, customer_id)
     new_ticket = ticket is None
+    lines: list[dict[str, Any]] = []  # history, in timeline order
     if ticket is None:
-        queue = await _default_queue(s)
+        queue = c.execute(_DEFAULT_QUEUE).first()
+        if queue is None:
+            queue_id = c.execute(
+                insert(_Q).values(name=DEFAULT_QUEUE, created_at=now).returning(_Q.c.id)
+            ).scalar_one()
+            queue_name = DEFAULT_QUEUE
+        else:
+            queue_id, queue_name = queue.id, queue.name
         subject = " ".join((msg.subject or msg.body[:80]).split())[:300]
-        ticket = Ticket(
-            customer_id=customer_id,
-            subject=subject,
-            status="new",
-            queue_id=queue.id,
-            channel=msg.channel,
-            tags=["automated"] if msg.automated else [],
+        ticket = {
+            "customer_id": customer_id,
+            "subject": subject,
+            "status": "new",
+            "priority": "normal",
+            "queue_id": queue_id,
+            "assignee_id": None,
+            "channel": msg.channel,
+            "tags": ["automated"] if msg.automated else [],
+            "queued_at": None,
+            "assigned_at": None,
+            "first_response_at": None,
+            "resolved_at": None,
+            "last_seq": 0,
+            "version": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        ticket["id"] = c.execute(insert(_T).values(ticket).returning(_T.c.id)).scalar_one()
+        ticket["queue_name"] = queue_name
+        lines.append(
+            _line(ticket, now, "ticket.created", text=f"{msg.channel} conversation started: {subject}")
         )
-        s.add(ticket)
-        await s.flush()
-        history(s, ticket, "ticket.created", text=f"{msg.channel} conversation started: {subject}")
-    elif ticket.status in ("resolved", "closed") and not msg.automated:
-        old = ticket.status
-        ticket.status = "open" if ticket.queued_at is not None else "new"
-        ticket.resolved_at = None
-        touch(ticket)
-        history(
-            s, ticket, "status", text=f"reopened by the customer's {msg.channel} ({old} -> {ticket.status})"
-        )
-    flooding = await _sender_flooding(s, customer_id, msg.channel)
+    elif ticket["status"] in ("resolved", "closed") and not msg.automated:
+        old = ticket["status"]
+        ticket["status"] = "open" if ticket["queued_at"] is not None else "new"
+        ticket["resolved_at"] = None
+        ticket["version"] += 1
+        text = f"reopened by the customer's {msg.channel} ({old} -> {ticket['status']})"
+        lines.append(_line(ticket, now, "status", text=text))
+    flooding = _sender_flooding(c, customer_id, msg.channel, now)
+    answerable = not (msg.automated or flooding)
     meta: dict[str, object] = {
         "from": msg.sender,
         "from_name": msg.sender_name,
@@ -201,7 +253,7 @@ async def _store(
         "references": list(msg.references),
         "thread_reason": reason,
     }
-    if msg.automated or flooding:
+    if not answerable:
         meta["automated"] = msg.automated_reason or "sender over the hourly limit"
     if msg.html:
         meta["html"] = msg.html
@@ -212,60 +264,131 @@ async def _store(
     if msg.warnings:
         meta["warnings"] = list(msg.warnings)
     body = msg.body[:MAX_BODY] if msg.body.strip() else (msg.subject or "(no text)")
-    message = await add_message(
-        s, ticket, body=body, author="customer", direction="in", external_id=msg.external_id, meta=meta
-    )
-    for part in msg.attachments:
-        s.add(
-            Attachment(
-                id=secrets.token_hex(16),
-                message_id=message.id,
-                ticket_id=ticket.id,
-                filename=part.filename,
-                content_type=part.content_type,
-                size=part.size,
-                content_id=part.content_id,
-                inline=part.inline,
-                data=part.data,
-            )
+    ticket["last_seq"] += 1
+    ticket["version"] += 1
+    ticket["updated_at"] = now
+    message_id = c.execute(
+        insert(_M)
+        .values(
+            ticket_id=ticket["id"],
+            seq=ticket["last_seq"],
+            body=body,
+            author="customer",
+            direction="in",
+            internal=False,
+            channel=ticket["channel"],
+            external_id=msg.external_id,
+            agent_id=None,
+            status=None,
+            created_at=now,
+            meta=meta,
+            attempts=0,
+            next_attempt_at=None,
         )
-    history(s, ticket, "threading", text=reason, data={"message_id": message.id})
+        .returning(_M.c.id)
+    ).scalar_one()
+    c.execute(
+        _UPDATE_TICKET,
+        {
+            "tid": ticket["id"],
+            "status": ticket["status"],
+            "resolved_at": ticket["resolved_at"],
+            "last_seq": ticket["last_seq"],
+            "version": ticket["version"],
+            "updated_at": now,
+        },
+    )
+    lines.append(
+        _line(ticket, now, "message", author="customer", message_id=message_id) | {"direction": "in"}
+    )
+    lines.append(_line(ticket, now, "threading", text=reason, data={"message_id": message_id}))
+    c.execute(insert(_H), lines)
+    if msg.attachments:
+        c.execute(
+            insert(_A),
+            [
+                {
+                    "id": secrets.token_hex(16),
+                    "message_id": message_id,
+                    "ticket_id": ticket["id"],
+                    "filename": part.filename,
+                    "content_type": part.content_type,
+                    "size": part.size,
+                    "content_id": part.content_id,
+                    "inline": part.inline,
+                    "data": part.data,
+                    "created_at": now,
+                }
+                for part in msg.attachments
+            ],
+        )
     if msg.bounce_of:
-        await _mark_bounced(s, msg.bounce_of, msg.channel)
-    qname = await queue_name(s, ticket.queue_id)
-    if new_ticket:
-        events.append(ticket_event("ticket.created", ticket, qname))
-    event = message_event(ticket, message, qname, msg.sender_name or None)
-    event.data["answerable"] = not (msg.automated or flooding)
-    event.data["bot_inline"] = bot_inline
-    events.append(event)
+        _mark_bounced(c, msg.bounce_of, msg.channel)
     if raw is not None and msg.warnings:
-        s.add(
-            Quarantine(
+        c.execute(
+            insert(_QR).values(
                 channel=msg.channel,
                 raw=raw,
                 error="; ".join(msg.warnings),
-                processed_at=utcnow(),
-                message_id=message.id,
+                created_at=now,
+                processed_at=now,
+                message_id=message_id,
             )
         )
-    answerable = not (msg.automated or flooding)
-    bot_turn = answerable and ticket.status == "new" and ticket.queued_at is None
-    return Received(ticket.id, message.id, False, new_ticket, answerable, customer_id, bot_turn)
+    row = SimpleNamespace(**ticket)
+    events: list[Event] = []
+    if new_ticket:
+        events.append(ticket_event("ticket.created", row, ticket["queue_name"]))
+    stored = CustomerMessage(message_id, ticket["id"], ticket["last_seq"], body, now, ticket["channel"])
+    event = message_event(row, stored, ticket["queue_name"], msg.sender_name or None)
+    event.data["answerable"] = answerable
+    event.data["bot_inline"] = bot_inline
+    events.append(event)
+    bot_turn = answerable and ticket["status"] == "new" and ticket["queued_at"] is None
+    received = Received(ticket["id"], message_id, False, new_ticket, answerable, customer_id, bot_turn)
+    return received, events
 
 
-async def _mark_bounced(s: AsyncSession, original_id: str, channel: str) -> None:
-    original = (
-        await s.execute(
-            select(Message).where(
-                Message.channel == channel, Message.external_id == original_id, Message.direction == "out"
-            )
+def _line(
+    ticket: dict[str, Any],
+    at: datetime,
+    kind: str,
+    *,
+    author: str = "system",
+    text: str = "",
+    message_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A history row of the ticket's (as app.actions.common.history and add_message write them)."""
+    return {
+        "customer_id": ticket["customer_id"],
+        "ticket_id": ticket["id"],
+        "message_id": message_id,
+        "kind": kind,
+        "channel": ticket["channel"],
+        "direction": None,
+        "author": author,
+        "agent_id": None,
+        "text": text,
+        "data": data or {},
+        "at": at,
+    }
+
+
+def _mark_bounced(c: Connection, original_id: str, channel: str) -> None:
+    original = c.execute(
+        select(_M.c.id, _M.c.meta).where(
+            _M.c.channel == channel, _M.c.external_id == original_id, _M.c.direction == "out"
         )
-    ).scalar_one_or_none()
+    ).first()
     if original is not None:
-        original.status = "failed"
-        original.next_attempt_at = None
-        original.meta = {**(original.meta or {}), "failure": "bounced"}
+        c.execute(
+            update(_M)
+            .where(_M.c.id == original.id)
+            .values(
+                status="failed", next_attempt_at=None, meta={**(original.meta or {}), "failure": "bounced"}
+            )
+        )
 
 
 async def quarantine(ctx: Context, channel: str, raw: bytes, error: str, existing: int | None = None) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from app.actions import inbound
 from app.actions.context import Context
@@ -80,3 +80,33 @@ async def test_open_conversation_merged_customers_and_resolved_tickets(ctx: Cont
     assert list(seqs) == [1, 2, 3]
     assert meta["from"] == "+14155550101" and meta["thread_reason"] == "new conversation"
     assert len(identities) == 2
+
+
+async def test_a_flooding_sender_is_counted_from_their_own_tickets(ctx: Context) -> None:
+    """Over the hourly limit, a sender's texts are stored but not answerable; other senders' texts do not
+    count. On SQLite the count starts from the sender's tickets: on `channel =` the planner (with no
+    statistics) walked every SMS ever received, for every text."""
+    for n in range(30):  # other senders' texts, the channel's history
+        await inbound.receive_inbound(ctx, _text(100 + n, f"+1415555{n:04d}"))  # type: ignore[arg-type]
+    statements: list[tuple[str, object]] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, params: object, *_: object) -> None:
+        if "count(" in statement:
+            statements.append((statement, params))
+
+    event.listen(ctx.db.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        got = [await inbound.receive_inbound(ctx, _text(200 + n, "+14155559999")) for n in range(21)]  # type: ignore[arg-type]
+    finally:
+        event.remove(ctx.db.engine.sync_engine, "before_cursor_execute", seen)
+    assert [r.answerable for r in got] == [True] * inbound.SENDER_HOURLY_LIMIT + [False]
+    assert len({r.ticket_id for r in got}) == 1
+    if not ctx.db.is_sqlite:
+        return
+    statement, params = statements[-1]
+    async with ctx.db.read() as s:
+        conn = await s.connection()
+        plan = (await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)).all()  # type: ignore[arg-type]
+    steps = [row[-1] for row in plan if row[-1].startswith(("SEARCH", "SCAN"))]
+    assert steps[0].startswith("SEARCH tickets"), plan
+    assert steps[1].startswith("SEARCH messages") and "(ticket_id=?)" in steps[1], plan
