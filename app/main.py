@@ -22,6 +22,7 @@ from app.actions.chat_writer import ChatWriter
 from app.actions.context import Context
 from app.actions.email import ingest_raw
 from app.actions.errors import ActionError
+from app.actions.inbound import InboundWriter
 from app.bus import Event, make_bus
 from app.db.engine import Database
 from app.delivery import Deliverer
@@ -148,6 +149,8 @@ def create_app(settings: Settings) -> Starlette:
         chat_writer = ChatWriter(ctx)
         app.state.chat_writer = chat_writer
         chat_writer.start()
+        inbound_writer = ctx.inbound_writer = InboundWriter(ctx)
+        inbound_writer.start()
         deliverer = Deliverer(ctx, adapters(settings))
         app.state.deliverer = deliverer
         ctx.subscribe(deliverer.on_event)
@@ -191,6 +194,7 @@ def create_app(settings: Settings) -> Starlette:
             await sweeper.stop()
             await deliverer.stop()
             await chat_writer.stop()
+            await inbound_writer.stop()
             await ctx.close()
             await bus.close()
             await db.close()

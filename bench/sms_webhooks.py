@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
+from _loadgen import Pool, form_post
 from _server import free_port, process, serving
 from twilio.request_validator import RequestValidator
 
@@ -43,26 +43,25 @@ def signed(url: str, validator: RequestValidator, i: int, tag: str) -> tuple[dic
 async def run(base: str, n: int, concurrency: int, tag: str) -> tuple[float, list[float], int]:
     url = base + "/twilio/sms"
     validator = RequestValidator(TOKEN)
+    requests = [form_post(url, *signed(url, validator, i, tag)) for i in range(n)]
     latencies: list[float] = []
     errors = 0
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(n):
-        queue.put_nowait(i)
+    pool = Pool(url, concurrency)
 
-    async def worker(client: httpx.AsyncClient) -> None:
+    async def worker() -> None:
         nonlocal errors
-        while not queue.empty():
-            i = queue.get_nowait()
-            params, headers = signed(url, validator, i, tag)
+        while requests:
+            raw = requests.pop()
             t = time.perf_counter()
-            r = await client.post(url, data=params, headers=headers)
+            status = await pool.request(raw)
             latencies.append((time.perf_counter() - t) * 1000)
-            errors += r.status_code != 200
+            errors += status != 200
 
     start = time.perf_counter()
-    async with httpx.AsyncClient(timeout=30) as client:
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-    return time.perf_counter() - start, latencies, errors
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    wall = time.perf_counter() - start
+    await pool.close()
+    return wall, latencies, errors
 
 
 async def run_rate(base: str, rate: int, seconds: float, tag: str) -> tuple[float, list[float], str]:
@@ -70,30 +69,30 @@ async def run_rate(base: str, rate: int, seconds: float, tag: str) -> tuple[floa
     latencies and what was not a 200 (statuses, or the client's exceptions)."""
     url = base + "/twilio/sms"
     validator = RequestValidator(TOKEN)
-    requests = [signed(url, validator, i, tag) for i in range(int(rate * seconds))]
+    requests = [form_post(url, *signed(url, validator, i, tag)) for i in range(int(rate * seconds))]
     latencies: list[float] = []
     errors: collections.Counter[str] = collections.Counter()
+    pool = Pool(url, 256)
 
-    async def one(client: httpx.AsyncClient, params: dict[str, str], headers: dict[str, str]) -> None:
+    async def one(raw: bytes) -> None:
         t = time.perf_counter()
         try:
-            r = await client.post(url, data=params, headers=headers)
-        except httpx.HTTPError as e:
+            status = await pool.request(raw)
+        except (OSError, asyncio.IncompleteReadError) as e:
             errors[type(e).__name__] += 1
             return
-        if r.status_code != 200:
-            errors[str(r.status_code)] += 1
+        if status != 200:
+            errors[str(status)] += 1
         latencies.append((time.perf_counter() - t) * 1000)
 
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-        start = time.perf_counter()
-        tasks = []
-        for k, (params, headers) in enumerate(requests):
-            await asyncio.sleep(max(0.0, start + k / rate - time.perf_counter()))
-            tasks.append(asyncio.create_task(one(client, params, headers)))
-        await asyncio.gather(*tasks)
-        wall = time.perf_counter() - start
+    start = time.perf_counter()
+    tasks = []
+    for k, raw in enumerate(requests):
+        await asyncio.sleep(max(0.0, start + k / rate - time.perf_counter()))
+        tasks.append(asyncio.create_task(one(raw)))
+    await asyncio.gather(*tasks)
+    wall = time.perf_counter() - start
+    await pool.close()
     return len(latencies) / wall, latencies, ", ".join(f"{n} {k}" for k, n in errors.items()) or "0"
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.bus import Bus, Event
 from app.db.engine import Database
 from config.settings import Settings
+
+if TYPE_CHECKING:
+    from app.actions.inbound import InboundWriter
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +32,8 @@ class Context:
         # called at once, in order, for every committed event of this process (read models such as the board)
         self.observers: list[Callable[[Event], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        # group commit of inbound messages, while the app runs (app.actions.inbound)
+        self.inbound_writer: InboundWriter | None = None
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.append(subscriber)

@@ -9,9 +9,11 @@ otherwise a new ticket.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -19,15 +21,18 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from app.actions.chat import DEFAULT_QUEUE
 from app.actions.common import CustomerMessage, message_event, ticket_event
 from app.actions.context import Context
+from app.background import BackgroundTask
 from app.bus import Event
 from app.domain.models import Base, Quarantine
 from app.domain.types import utcnow
 from channels.base import InboundMessage
 
+log = logging.getLogger(__name__)
 TICKET_TOKEN = re.compile(r"\[#(\d{1,12})\]")
 IDENTITY_KIND = {"email": "email", "sms": "phone", "voice": "phone"}
 # channels where a customer has one running conversation: a new message joins their open ticket
@@ -35,6 +40,7 @@ CONVERSATIONAL = {"sms"}
 # more messages than this from one sender within the hour are stored but never answered automatically
 SENDER_HOURLY_LIMIT = 20
 MAX_BODY = 1024 * 1024
+MAX_BATCH = 64  # inbound messages in one transaction, at most
 ORIGINAL = "original"  # content_id of the attachment that holds a message's raw original
 
 
@@ -78,6 +84,34 @@ _OPEN_CONVERSATION = (
 _DEFAULT_QUEUE = (
     select(_Q.c.id, _Q.c.name).order_by(case((_Q.c.name == DEFAULT_QUEUE, 0), else_=1), _Q.c.id).limit(1)
 )
+_RECENT = (
+    select(_M.c.id)
+    .select_from(_T)
+    .join(_M, _M.c.ticket_id == _T.c.id)
+    .where(
+        _T.c.customer_id == bindparam("customer_id"),
+        # `|| ''` keeps the channel out of index choice: on `channel =` alone SQLite (with no statistics
+        # gathered) walked every message of the channel, a scan of the whole SMS history per text
+        _M.c.channel.concat("") == bindparam("channel"),
+        _M.c.direction == "in",
+        _M.c.created_at >= bindparam("since"),
+    )
+    .limit(SENDER_HOURLY_LIMIT)
+    .subquery()
+)
+_RECENT_FROM_SENDER = select(func.count()).select_from(_RECENT)
+_ANSWERED = (
+    select(_M.c.ticket_id, _M.c.external_id)
+    .where(_M.c.channel == bindparam("channel"), _M.c.external_id.in_(bindparam("refs", expanding=True)))
+    .limit(1)
+)
+_TICKET_BY_ID = _TICKET.where(_T.c.id == bindparam("id"))
+# statements with every column bound: one compiled form each, cached
+_INSERT_CUSTOMER = insert(_C).returning(_C.c.id)
+_INSERT_IDENTITY = insert(_I)
+_INSERT_TICKET = insert(_T).returning(_T.c.id)
+_INSERT_MESSAGE = insert(_M).returning(_M.c.id)
+_INSERT_HISTORY = insert(_H)
 _UPDATE_TICKET = (
     update(_T)
     .where(_T.c.id == bindparam("tid"))
@@ -108,14 +142,17 @@ def _customer_sync(c: Connection, msg: InboundMessage, now: datetime) -> int:
             merged_into = row[0]
     name = msg.sender_name.strip()[:200] or msg.sender
     customer_id = c.execute(
-        insert(_C)
-        .values(name=name, merged_into_id=None, sms_opt_out=False, created_at=now)
-        .returning(_C.c.id)
+        _INSERT_CUSTOMER, {"name": name, "merged_into_id": None, "sms_opt_out": False, "created_at": now}
     ).scalar_one()
     c.execute(
-        insert(_I).values(
-            customer_id=customer_id, kind=kind, address=msg.sender, verified=True, created_at=now
-        )
+        _INSERT_IDENTITY,
+        {
+            "customer_id": customer_id,
+            "kind": kind,
+            "address": msg.sender,
+            "verified": True,
+            "created_at": now,
+        },
     )
     return int(customer_id)
 
@@ -128,18 +165,14 @@ async def _customer(s: AsyncSession, msg: InboundMessage) -> int:
 def _thread(c: Connection, msg: InboundMessage, customer_id: int) -> tuple[dict[str, Any] | None, str]:
     """The ticket the message joins (its row, locked), and why; None: a new ticket."""
     if msg.references:
-        row = c.execute(
-            select(_M.c.ticket_id, _M.c.external_id)
-            .where(_M.c.channel == msg.channel, _M.c.external_id.in_(msg.references[:50]))
-            .limit(1)
-        ).first()
+        row = c.execute(_ANSWERED, {"channel": msg.channel, "refs": list(msg.references[:50])}).first()
         if row is not None:
-            ticket = c.execute(_TICKET.where(_T.c.id == row[0])).first()
+            ticket = c.execute(_TICKET_BY_ID, {"id": row[0]}).first()
             if ticket is not None:
                 return ticket._asdict(), f"answers message <{row[1]}> of this ticket"
     token = TICKET_TOKEN.search(msg.subject or "")
     if token:
-        named = c.execute(_TICKET.where(_T.c.id == int(token.group(1)))).first()
+        named = c.execute(_TICKET_BY_ID, {"id": int(token.group(1))}).first()
         if named is not None and named.customer_id == customer_id:
             return named._asdict(), f"subject names ticket [#{named.id}] and the sender is its customer"
     if msg.channel in CONVERSATIONAL:
@@ -152,29 +185,27 @@ def _thread(c: Connection, msg: InboundMessage, customer_id: int) -> tuple[dict[
 def _sender_flooding(c: Connection, customer_id: int, channel: str, now: datetime) -> bool:
     """Has this customer sent SENDER_HOURLY_LIMIT messages on this channel within the hour? Counted from
     the customer's tickets, and no further than the limit."""
-    recent = (
-        select(_M.c.id)
-        .select_from(_T)
-        .join(_M, _M.c.ticket_id == _T.c.id)
-        .where(
-            _T.c.customer_id == customer_id,
-            # `|| ''` keeps the channel out of index choice: on `channel =` alone SQLite (with no statistics
-            # gathered) walked every message of the channel, a scan of the whole SMS history per text
-            _M.c.channel.concat("") == channel,
-            _M.c.direction == "in",
-            _M.c.created_at >= now - timedelta(hours=1),
-        )
-        .limit(SENDER_HOURLY_LIMIT)
-        .subquery()
-    )
-    return int(c.execute(select(func.count()).select_from(recent)).scalar_one()) >= SENDER_HOURLY_LIMIT
+    found = c.execute(
+        _RECENT_FROM_SENDER,
+        {"customer_id": customer_id, "channel": channel, "since": now - timedelta(hours=1)},
+    ).scalar_one()
+    return int(found) >= SENDER_HOURLY_LIMIT
 
 
 async def receive_inbound(
     ctx: Context, msg: InboundMessage, raw: bytes | None = None, bot_inline: bool = False
 ) -> Received:
     """Store an inbound message once (by the channel's external id); committed when this returns.
-    `bot_inline`: the caller runs the bot itself (and the bot subscriber leaves this message alone)."""
+    `bot_inline`: the caller runs the bot itself (and the bot subscriber leaves this message alone).
+    While the app runs, messages arriving together share a transaction (InboundWriter)."""
+    writer = ctx.inbound_writer
+    if writer is not None and writer.running:
+        return await writer.submit(_Pending(msg, raw, bot_inline))
+    return await _receive(ctx, msg, raw, bot_inline)
+
+
+async def _receive(ctx: Context, msg: InboundMessage, raw: bytes | None, bot_inline: bool) -> Received:
+    """One message in a transaction of its own."""
     for attempt in range(2):
         try:
             async with ctx.db.write() as s:
@@ -188,6 +219,83 @@ async def receive_inbound(
                 raise
     await ctx.publish(events)
     return result
+
+
+def _future() -> asyncio.Future[Received]:
+    return asyncio.get_running_loop().create_future()
+
+
+@dataclass
+class _Pending:
+    msg: InboundMessage
+    raw: bytes | None
+    bot_inline: bool
+    future: asyncio.Future[Received] = field(default_factory=_future)
+
+
+class InboundWriter(BackgroundTask):
+    """Group commit for inbound messages (SMS and email webhooks, the SMTP listener, IMAP): what arrives
+    while a transaction commits is written by the next one, many messages to it, each acknowledged only
+    after that commit. Alone, a message is written at once. A batch that fails (a message raced in through
+    another process) is written again one message at a time."""
+
+    name = "inbound-writer"
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._batch: list[_Pending] = []
+
+    async def submit(self, pending: _Pending) -> Received:
+        self._queue.put_nowait(pending)
+        return await pending.future
+
+    async def _run(self) -> None:
+        while True:
+            self._batch = [await self._queue.get()]
+            while len(self._batch) < MAX_BATCH and not self._queue.empty():
+                self._batch.append(self._queue.get_nowait())
+            batch = self._batch
+            try:
+                async with self.ctx.db.write() as s:
+                    results = await s.run_sync(_store_all, batch)
+            except Exception:
+                log.warning(
+                    "a batch of %d inbound messages failed; writing each alone", len(batch), exc_info=True
+                )
+                for p in batch:
+                    self.ctx.spawn(self._one(p))
+                continue
+            await self.ctx.publish([event for _received, events in results for event in events])
+            for p, (received, _events) in zip(batch, results, strict=True):
+                if not p.future.done():
+                    p.future.set_result(received)
+            self._batch = []
+
+    async def _one(self, p: _Pending) -> None:
+        try:
+            received = await _receive(self.ctx, p.msg, p.raw, p.bot_inline)
+        except Exception as e:
+            if not p.future.done():
+                p.future.set_exception(e)
+            return
+        if not p.future.done():
+            p.future.set_result(received)
+
+    async def stop(self) -> None:
+        """Stop batching; what was waiting is written one by one before this returns."""
+        await super().stop()
+        left = [p for p in self._batch if not p.future.done()]
+        while not self._queue.empty():
+            left.append(self._queue.get_nowait())
+        self._batch = []
+        for p in left:
+            await self._one(p)
+
+
+def _store_all(session: Session, batch: list[_Pending]) -> list[tuple[Received, list[Event]]]:
+    c = session.connection()
+    return [_store(c, p.msg, p.raw, p.bot_inline) for p in batch]
 
 
 def _store(
@@ -231,7 +339,7 @@ def _store(
             "created_at": now,
             "updated_at": now,
         }
-        ticket["id"] = c.execute(insert(_T).values(ticket).returning(_T.c.id)).scalar_one()
+        ticket["id"] = c.execute(_INSERT_TICKET, ticket).scalar_one()
         ticket["queue_name"] = queue_name
         lines.append(
             _line(ticket, now, "ticket.created", text=f"{msg.channel} conversation started: {subject}")
@@ -268,24 +376,23 @@ def _store(
     ticket["version"] += 1
     ticket["updated_at"] = now
     message_id = c.execute(
-        insert(_M)
-        .values(
-            ticket_id=ticket["id"],
-            seq=ticket["last_seq"],
-            body=body,
-            author="customer",
-            direction="in",
-            internal=False,
-            channel=ticket["channel"],
-            external_id=msg.external_id,
-            agent_id=None,
-            status=None,
-            created_at=now,
-            meta=meta,
-            attempts=0,
-            next_attempt_at=None,
-        )
-        .returning(_M.c.id)
+        _INSERT_MESSAGE,
+        {
+            "ticket_id": ticket["id"],
+            "seq": ticket["last_seq"],
+            "body": body,
+            "author": "customer",
+            "direction": "in",
+            "internal": False,
+            "channel": ticket["channel"],
+            "external_id": msg.external_id,
+            "agent_id": None,
+            "status": None,
+            "created_at": now,
+            "meta": meta,
+            "attempts": 0,
+            "next_attempt_at": None,
+        },
     ).scalar_one()
     c.execute(
         _UPDATE_TICKET,
@@ -302,7 +409,7 @@ def _store(
         _line(ticket, now, "message", author="customer", message_id=message_id) | {"direction": "in"}
     )
     lines.append(_line(ticket, now, "threading", text=reason, data={"message_id": message_id}))
-    c.execute(insert(_H), lines)
+    c.execute(_INSERT_HISTORY, lines)
     if msg.attachments:
         c.execute(
             insert(_A),
