@@ -1,4 +1,5 @@
-"""Fixtures: a fresh database of each kind (SQLite and PostgreSQL) and a live server on it."""
+"""Fixtures: a fresh database of each kind (SQLite and PostgreSQL), the actions' context on it, and a live
+server on it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from app.actions.context import Context
+from app.bus import make_bus
+from app.db.engine import Database
+from app.db.migrate import upgrade
+from config.settings import Settings
 from tests.support import PG_ADMIN, LiveServer, make_settings, running
 
 
@@ -42,6 +48,20 @@ async def _pg_admin(sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+@pytest.fixture
+async def action_ctx(database_url: str) -> AsyncIterator[Context]:
+    """What actions run with, on a migrated fresh database and the in-process bus, without the app."""
+    await upgrade(database_url)
+    db = Database(database_url)
+    bus = make_bus("memory://")
+    await bus.start(lambda _event: None)
+    ctx = Context(Settings(database_url=database_url), db, bus)
+    yield ctx
+    await ctx.close()
+    await bus.close()
+    await db.close()
 
 
 @pytest.fixture

@@ -4,30 +4,18 @@ continues the customer's open conversation; a new message after that one was res
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import event, select, update
 
 from app.actions import inbound
 from app.actions.context import Context
-from app.bus import make_bus
-from app.db.engine import Database
-from app.db.migrate import upgrade
 from app.domain.models import Customer, Identity, Message, Ticket
 from channels.sms import parse_sms
-from config.settings import Settings
 
 
 @pytest.fixture
-async def ctx(database_url: str) -> AsyncIterator[Context]:
-    await upgrade(database_url)
-    db = Database(database_url)
-    bus = make_bus("memory://")
-    await bus.start(lambda _event: None)
-    yield Context(Settings(database_url=database_url), db, bus)
-    await bus.close()
-    await db.close()
+def ctx(action_ctx: Context) -> Context:
+    return action_ctx
 
 
 def _text(n: int, sender: str) -> object:

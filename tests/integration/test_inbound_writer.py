@@ -15,29 +15,17 @@ from sqlalchemy.exc import IntegrityError
 
 from app.actions import inbound
 from app.actions.context import Context
-from app.bus import make_bus
-from app.db.engine import Database
-from app.db.migrate import upgrade
 from app.domain.models import Message
 from channels.base import InboundMessage
 from channels.sms import parse_sms
-from config.settings import Settings
 
 
 @pytest.fixture
-async def ctx(database_url: str) -> AsyncIterator[Context]:
-    await upgrade(database_url)
-    db = Database(database_url)
-    bus = make_bus("memory://")
-    await bus.start(lambda _event: None)
-    ctx = Context(Settings(database_url=database_url), db, bus)
-    writer = ctx.inbound_writer = inbound.InboundWriter(ctx)
+async def ctx(action_ctx: Context) -> AsyncIterator[Context]:
+    writer = action_ctx.inbound_writer = inbound.InboundWriter(action_ctx)
     writer.start()
-    yield ctx
+    yield action_ctx
     await writer.stop()
-    await ctx.close()
-    await bus.close()
-    await db.close()
 
 
 def _text(sid: str, sender: str, body: str) -> InboundMessage:
