@@ -11,12 +11,16 @@ from urllib.parse import urlencode, urlsplit
 
 def form_post(url: str, params: dict[str, str], headers: dict[str, str]) -> bytes:
     """The bytes of an application/x-www-form-urlencoded POST to `url`."""
+    form = {"Content-Type": "application/x-www-form-urlencoded", **headers}
+    return raw_post(url, urlencode(params).encode(), form)
+
+
+def raw_post(url: str, body: bytes, headers: dict[str, str]) -> bytes:
+    """The bytes of a POST of `body` to `url`."""
     parts = urlsplit(url)
-    body = urlencode(params).encode()
     head = [
         f"POST {parts.path or '/'} HTTP/1.1",
         f"Host: {parts.netloc}",
-        "Content-Type: application/x-www-form-urlencoded",
         f"Content-Length: {len(body)}",
         *(f"{k}: {v}" for k, v in headers.items()),
     ]

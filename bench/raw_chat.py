@@ -1,9 +1,10 @@
-"""The raw-stack reference for bench/chat_path.py and bench/sms_webhooks.py: what uvicorn + Starlette +
+"""The raw-stack reference for bench/chat_path.py and bench/webhooks.py: what uvicorn + Starlette +
 SQLite can do with none of Switchboard's work. It speaks just enough of the same protocol for the same
 clients: a login that returns a token, an agent socket, widgets whose first message "assigns" them, and
 every later message inserted into one SQLite table by a group-commit writer thread (one transaction per
 batch, WAL), then acked and sent to the agent socket; and a Twilio SMS webhook whose signature is checked
-(Twilio's own validator) and whose text goes through the same writer before an empty TwiML answer. No
+(Twilio's own validator) and whose text goes through the same writer before an empty TwiML answer; and a
+raw mail (`/api/email/inbound`) stored as it came through the same writer. No
 customers, tickets, history, bot, routing, authorisation or bus.
 
 Run:  python bench/raw_chat.py DB_PATH PORT   (bench/chat_path.py starts it itself)
@@ -12,6 +13,7 @@ Run:  python bench/raw_chat.py DB_PATH PORT   (bench/chat_path.py starts it itse
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import sqlite3
 import sys
@@ -27,7 +29,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from twilio.request_validator import RequestValidator
 
-# bench/sms_webhooks.py signs with this token and this public URL's path
+# bench/webhooks.py signs with this token and this public URL's path
 TWILIO_TOKEN = "bench-twilio-token"
 
 AGENTS: set[WebSocket] = set()
@@ -73,6 +75,14 @@ async def sms(request: Request) -> Response:
     PENDING.put_nowait((params["MessageSid"], params.get("Body", ""), future))
     await future
     return Response("<?xml version='1.0' encoding='UTF-8'?><Response />", media_type="application/xml")
+
+
+async def mail(request: Request) -> JSONResponse:
+    """A raw mail, stored as it came (no parsing, no token check)."""
+    body = await request.body()
+    future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    PENDING.put_nowait((hashlib.sha256(body).hexdigest(), body.decode(errors="replace"), future))
+    return JSONResponse({"message_id": await future}, status_code=201)
 
 
 async def token(request: Request) -> JSONResponse:
@@ -130,6 +140,7 @@ def main() -> None:
         routes=[
             Route("/api/auth/token", token, methods=["POST"]),
             Route("/twilio/sms", sms, methods=["POST"]),
+            Route("/api/email/inbound", mail, methods=["POST"]),
             WebSocketRoute("/ws/agent", agent),
             WebSocketRoute("/ws/chat", chat),
             Route("/healthz", lambda r: JSONResponse({"status": "ok"})),
