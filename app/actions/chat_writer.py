@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from app.actions.chat import Sent, customer_message
-from app.actions.common import CustomerMessage, message_event
+from app.actions.common import StoredMessage, message_event
 from app.actions.context import Context
 from app.actions.errors import Invalid
 from app.background import BackgroundTask
@@ -213,7 +213,7 @@ def _write(c: Connection, batch: list[_Pending]) -> Written:
     events: list[Event] = []
     by_ext: dict[str, Sent] = {}
     for (p, e, t, seq, version), mid in zip(fresh, ids, strict=True):
-        msg = CustomerMessage(mid, t["id"], seq, p.text, now, "chat")
+        msg = StoredMessage(mid, t["id"], seq, p.text, now, "chat")
         # each message's event carries the ticket as it was after that message
         row = SimpleNamespace(**{**t, "version": version})
         events.append(message_event(row, msg, t["queue_name"], p.author.name or None))

@@ -20,9 +20,9 @@ SUPERVISORS = "supervisors"
 
 
 @dataclass(frozen=True)
-class CustomerMessage:
-    """A customer's message as a Core path stored it (the chat writer, inbound channels), as the views
-    read it (app.domain.views.MessageFields)."""
+class StoredMessage:
+    """A message as a Core path stored it (the chat writer, inbound channels, the bot's handoff), as the
+    views read it (app.domain.views.MessageFields); a customer's by default."""
 
     id: int
     ticket_id: int

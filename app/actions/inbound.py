@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.actions.chat import DEFAULT_QUEUE
-from app.actions.common import CustomerMessage, message_event, ticket_event
+from app.actions.common import StoredMessage, message_event, ticket_event
 from app.actions.context import Context
 from app.background import BackgroundTask
 from app.bus import Event
@@ -446,7 +446,7 @@ def _store(
     events: list[Event] = []
     if new_ticket:
         events.append(ticket_event("ticket.created", row, ticket["queue_name"]))
-    stored = CustomerMessage(message_id, ticket["id"], ticket["last_seq"], body, now, ticket["channel"])
+    stored = StoredMessage(message_id, ticket["id"], ticket["last_seq"], body, now, ticket["channel"])
     event = message_event(row, stored, ticket["queue_name"], msg.sender_name or None)
     event.data["answerable"] = answerable
     event.data["bot_inline"] = bot_inline

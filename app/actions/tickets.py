@@ -4,15 +4,19 @@ unanswered tickets back in the queue."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, bindparam, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from app.actions import outbound
 from app.actions.common import (
+    StoredMessage,
     add_message,
     history,
     lock_ticket,
@@ -22,14 +26,14 @@ from app.actions.common import (
     touch,
 )
 from app.actions.context import Context
-from app.actions.errors import Invalid
+from app.actions.errors import Invalid, NotFound
 from app.bus import Event
 from app.domain.models import (
     ACTIVE_STATUSES,
     PRIORITIES,
     TICKET_STATUSES,
     Agent,
-    HistoryEntry,
+    Base,
     Message,
     Queue,
     Ticket,
@@ -81,41 +85,72 @@ async def bot_turn(
     bot's policy) sees the conversation's state under the ticket's lock, so two messages answered at once
     see each other's replies; its step is written in the same transaction. None when the ticket is not the
     bot's any more. `inline`: the caller delivers an answer or clarification itself (in the SMS webhook's
-    TwiML), so it is not queued for the REST API."""
+    TwiML), so it is not queued for the REST API. The lock, the state and a handoff are Core statements
+    (a new conversation's handoff was a quarter of an inbound mail's CPU through the ORM)."""
     async with ctx.db.write() as s:
-        ticket = await lock_ticket(s, ticket_id)
-        if ticket.status != "new" or ticket.queued_at is not None:
+        ticket, state = await s.run_sync(_bot_view, ticket_id)
+        if ticket["status"] != "new" or ticket["queued_at"] is not None:
             return None
-        step = decide(await _bot_state(s, ticket))
+        step = decide(state)
         if step.kind == "handoff":
-            events = await _handoff(s, ticket, step.reason, step.confidence, step.entry_id)
+            events = await s.run_sync(_handoff, ticket, step)
         elif step.kind in ("answer", "clarify"):
-            events = await _bot_reply(ctx, s, ticket, step, inline)
+            events = await _bot_reply(ctx, s, await lock_ticket(s, ticket_id), step, inline)
         else:
             return step
     await ctx.publish(events)
     return step
 
 
-async def _bot_state(s: AsyncSession, ticket: Ticket) -> BotState:
-    """One query: the last message the customer got, and whether the bot ever answered (if it did, there
-    is a last message)."""
-    answered = exists().where(HistoryEntry.ticket_id == ticket.id, HistoryEntry.kind == "bot.answer")
-    last = (
-        await s.execute(
-            select(Message.author, Message.meta, answered)
-            .where(Message.ticket_id == ticket.id, Message.direction == "out", Message.internal.is_(False))
-            .order_by(Message.seq.desc())
-            .limit(1)
-        )
-    ).first()
+_T, _Q, _M, _H = (Base.metadata.tables[name] for name in ("tickets", "queues", "messages", "history"))
+# the ticket as the events show it (app.domain.views.ticket_view), with its queue's name, locked
+_LOCKED_TICKET = (
+    select(_T, _Q.c.name.label("queue_name"))
+    .join(_Q, _Q.c.id == _T.c.queue_id)
+    .where(_T.c.id == bindparam("id"))
+    .with_for_update(of=_T)
+)
+# the last message the customer got, and whether the bot ever answered (if it did, there is a last message)
+_LAST_OUT = (
+    select(
+        _M.c.author,
+        _M.c.meta,
+        exists().where(_H.c.ticket_id == bindparam("id"), _H.c.kind == "bot.answer"),
+    )
+    .where(_M.c.ticket_id == bindparam("id"), _M.c.direction == "out", _M.c.internal.is_(False))
+    .order_by(_M.c.seq.desc())
+    .limit(1)
+)
+_HANDOFF_TICKET = (
+    update(_T)
+    .where(_T.c.id == bindparam("tid"))
+    .values(
+        status=bindparam("status"),
+        queued_at=bindparam("queued_at"),
+        last_seq=bindparam("last_seq"),
+        version=bindparam("version"),
+        updated_at=bindparam("updated_at"),
+    )
+)
+_INSERT_MESSAGE = insert(_M).returning(_M.c.id)
+_INSERT_HISTORY = insert(_H)
+
+
+def _bot_view(session: Session, ticket_id: int) -> tuple[dict[str, Any], BotState]:
+    """The ticket's row, locked, and where its conversation stands for the bot."""
+    c = session.connection()
+    row = c.execute(_LOCKED_TICKET, {"id": ticket_id}).first()
+    if row is None:
+        raise NotFound(f"ticket {ticket_id} not found")
+    ticket = row._asdict()
+    last = c.execute(_LAST_OUT, {"id": ticket_id}).first()
     if last is None:
-        return BotState(ticket.channel, None, False)
+        return ticket, BotState(ticket["channel"], None, False)
     author, meta, has_answered = last
     last_bot = None
     if author == "bot":
         last_bot = "clarify" if (meta or {}).get("bot") == "clarify" else "answer"
-    return BotState(ticket.channel, last_bot, bool(has_answered))
+    return ticket, BotState(ticket["channel"], last_bot, bool(has_answered))
 
 
 async def _bot_reply(
@@ -146,37 +181,90 @@ async def _bot_reply(
     return [message_event(ticket, msg, await queue_name(s, ticket.queue_id), "Bot")]
 
 
-async def _handoff(
-    s: AsyncSession, ticket: Ticket, reason: str, confidence: float | None, entry_id: int | None = None
-) -> list[Event]:
+def _handoff(session: Session, ticket: dict[str, Any], step: BotStep) -> list[Event]:
+    """To the queue: the ticket waits for a person, with a line on the timeline saying why, and a message:
+    chat shows the customer a notice at once; elsewhere nothing would deliver it, so it is a note for the
+    agents."""
+    c = session.connection()
     now = utcnow()
-    ticket.status = "open"
-    ticket.queued_at = now
-    touch(ticket)
-    why = HANDOFF_REASONS.get(reason, reason)
-    history(
-        s,
-        ticket,
-        "handoff",
-        author="bot",
-        text=f"handed to a person: {why}",
-        data={"reason": reason, "confidence": confidence, "entry_id": entry_id},
+    chat = ticket["channel"] == "chat"
+    why = HANDOFF_REASONS.get(step.reason, step.reason)
+    # two changes, as the ORM path counted them: the handoff, then the message
+    ticket.update(status="open", queued_at=now, updated_at=now, version=ticket["version"] + 2)
+    ticket["last_seq"] += 1
+    c.execute(
+        _HANDOFF_TICKET,
+        {
+            "tid": ticket["id"],
+            "status": ticket["status"],
+            "queued_at": now,
+            "last_seq": ticket["last_seq"],
+            "version": ticket["version"],
+            "updated_at": now,
+        },
     )
-    # chat shows the notice at once; elsewhere nothing would deliver it, so it is a note for the agents
-    chat = ticket.channel == "chat"
-    msg = await add_message(
-        s,
-        ticket,
+    msg = StoredMessage(
+        id=0,
+        ticket_id=ticket["id"],
+        seq=ticket["last_seq"],
         body=HANDOFF_TEXT if chat else f"Handed to a person: {why}",
+        created_at=now,
+        channel=ticket["channel"],
         author="system",
         direction="out",
-        status="delivered" if chat else None,
         internal=not chat,
+        status="delivered" if chat else None,
     )
-    qname = await queue_name(s, ticket.queue_id)
+    fields = {k: getattr(msg, k) for k in ("ticket_id", "seq", "body", "author", "direction", "internal")}
+    message_id = c.execute(
+        _INSERT_MESSAGE,
+        {
+            **fields,
+            "channel": msg.channel,
+            "status": msg.status,
+            "external_id": None,
+            "agent_id": None,
+            "created_at": now,
+            "meta": {},
+            "attempts": 0,
+            "next_attempt_at": None,
+        },
+    ).scalar_one()
+    msg = dataclasses.replace(msg, id=message_id)
+    line = {
+        "customer_id": ticket["customer_id"],
+        "ticket_id": ticket["id"],
+        "channel": ticket["channel"],
+        "agent_id": None,
+        "at": now,
+    }
+    c.execute(
+        _INSERT_HISTORY,
+        [
+            {
+                **line,
+                "kind": "handoff",
+                "author": "bot",
+                "direction": None,
+                "message_id": None,
+                "text": f"handed to a person: {why}",
+                "data": {"reason": step.reason, "confidence": step.confidence, "entry_id": step.entry_id},
+            },
+            {
+                **line,
+                "kind": "note" if msg.internal else "message",
+                "author": "system",
+                "direction": "out",
+                "message_id": message_id,
+                "text": "",
+                "data": {},
+            },
+        ],
+    )
+    row = SimpleNamespace(**ticket)
     return [
-        message_event(ticket, msg, qname),
-        ticket_event("ticket.updated", ticket, qname, reason="handoff"),
+        message_event(row, msg, ticket["queue_name"]),
+        ticket_event("ticket.updated", row, ticket["queue_name"], reason="handoff"),
     ]
 
 
