@@ -43,7 +43,7 @@ def sms(base: str, _token: str) -> Prepare:
 
     def prepare(i: int, tag: str) -> bytes:
         params = {
-            "MessageSid": f"SM{tag}{i:028d}"[:34],
+            "MessageSid": f"SM{tag}{i:0{32 - len(tag)}d}",  # 34 characters, as Twilio's
             "AccountSid": "AC" + "0" * 32,
             "From": f"+1415555{i % 200:04d}",
             "To": "+15005550006",
@@ -130,25 +130,49 @@ async def run_rate(
     return len(latencies) / wall, latencies, ", ".join(f"{n} {k}" for k, n in errors.items()) or "0"
 
 
-def report(label: str, rate: float, lat: list[float], errors: int | str) -> None:
-    lat.sort()
+def figures(rate: float, lat: list[float]) -> tuple[float, float, float]:
+    """The rate answered, p50 and p99 of one run."""
+    lat = sorted(lat)
     p50 = statistics.median(lat) if lat else float("nan")
     p99 = lat[int(0.99 * (len(lat) - 1))] if lat else float("nan")
-    print(f"  {label:>22}: {rate:7.1f} webhooks/s   p50 {p50:6.1f} ms   p99 {p99:7.1f} ms   failed: {errors}")
+    return rate, p50, p99
+
+
+def report(label: str, runs: list[tuple[float, float, float]], errors: list[int | str]) -> None:
+    """The median of each figure over the runs (each run's own figures too, when there are several)."""
+    rate, p50, p99 = (statistics.median(run[k] for run in runs) for k in range(3))
+    each = f"   (p99 of each run: {', '.join(f'{r[2]:.1f}' for r in runs)})" if len(runs) > 1 else ""
+    failed = ", ".join(str(e) for e in errors if e not in (0, "0")) or "0"
+    print(
+        f"  {label:>22}: {rate:7.1f} webhooks/s   p50 {p50:6.1f} ms   p99 {p99:7.1f} ms   "
+        f"failed: {failed}{each}"
+    )
 
 
 def measure(
-    base: str, kinds: list[str], n: int, rates: list[int], seconds: float, token: str = "raw"
+    base: str, kinds: list[str], n: int, rates: list[int], seconds: float, repeat: int, token: str = "raw"
 ) -> None:
+    """Each figure the median of `repeat` runs."""
     for kind in kinds:
         prepare = KINDS[kind](base, token)
         print(f" {kind}:")
         asyncio.run(run(base, prepare, 50, 4, "w"))  # warm-up
         for concurrency in (1, 8):
-            wall, lat, errors = asyncio.run(run(base, prepare, n, concurrency, f"c{concurrency}"))
-            report(f"{concurrency} in flight", len(lat) / wall, lat, errors)
+            runs: list[tuple[float, float, float]] = []
+            errors: list[int | str] = []
+            for k in range(repeat):
+                wall, lat, failed = asyncio.run(run(base, prepare, n, concurrency, f"c{concurrency}r{k}"))
+                runs.append(figures(len(lat) / wall, lat))
+                errors.append(failed)
+            report(f"{concurrency} in flight", runs, errors)
         for rate in rates:
-            report(f"offered {rate}/s", *asyncio.run(run_rate(base, prepare, rate, seconds, f"r{rate}")))
+            runs = []
+            errors = []
+            for k in range(repeat):
+                answered, lat, failed_ = asyncio.run(run_rate(base, prepare, rate, seconds, f"o{rate}r{k}"))
+                runs.append(figures(answered, lat))
+                errors.append(failed_)
+            report(f"offered {rate}/s", runs, errors)
 
 
 def main() -> None:
@@ -157,17 +181,21 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=600)
     ap.add_argument("--rates", default="300,500,700")
     ap.add_argument("--seconds", type=float, default=4.0)
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each figure (the median is printed)")
     args = ap.parse_args()
     kinds = [k for k in args.kinds.split(",") if k]
     rates = [int(r) for r in args.rates.split(",") if r]
-    print(f"webhooks: SQLite, one process, {args.requests} requests a closed loop, {os.cpu_count()} cores")
+    print(
+        f"webhooks: SQLite, one process, {args.requests} requests a closed loop, "
+        f"medians of {args.repeat} runs, {os.cpu_count()} cores"
+    )
     print("raw stack (bench/raw_chat.py: uvicorn + Starlette, signature checked, group-commit insert):")
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(__file__).with_name("raw_chat.py")
         raw_base = f"http://127.0.0.1:{port}"
         with process([sys.executable, str(script), f"{tmp}/raw.db", str(port)], raw_base):
-            measure(raw_base, kinds, args.requests, rates, args.seconds)
+            measure(raw_base, kinds, args.requests, rates, args.seconds, args.repeat)
     print("switchboard serve:")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -182,7 +210,7 @@ def main() -> None:
     add = ["agents", "add", "--email", AGENT["email"], "--name", "Bench", "--password", AGENT["password"]]
     with serving(env, before=[add], port=port):
         token = httpx.post(base + "/api/auth/token", json=AGENT).json()["token"]
-        measure(base, kinds, args.requests, rates, args.seconds, token)
+        measure(base, kinds, args.requests, rates, args.seconds, args.repeat, token)
 
 
 if __name__ == "__main__":
