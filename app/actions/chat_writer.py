@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from app.actions.chat import Sent, customer_message
-from app.actions.common import StoredMessage, message_event
+from app.actions.common import LOCKED_TICKETS, StoredMessage, message_event
 from app.actions.context import Context
 from app.actions.errors import Invalid
 from app.background import BackgroundTask
@@ -105,18 +105,11 @@ class ChatWriter(BackgroundTask):
         return slow
 
 
-_M, _T, _H, _Q = (Base.metadata.tables[name] for name in ("messages", "tickets", "history", "queues"))
+_M, _T, _H = (Base.metadata.tables[name] for name in ("messages", "tickets", "history"))
 _DEDUPE = select(_M.c.external_id, _M.c.id, _M.c.ticket_id, _M.c.seq).where(
     _M.c.channel == "chat", _M.c.external_id.in_(bindparam("ext", expanding=True))
 )
-_LOCK_TICKETS = (
-    # every column: the events show the ticket (app.domain.views.ticket_view), with its queue's name
-    select(_T, _Q.c.name.label("queue_name"))
-    .join(_Q, _Q.c.id == _T.c.queue_id)
-    .where(_T.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(_T.c.id)
-    .with_for_update(of=_T)
-)
+_LOCK_TICKETS = LOCKED_TICKETS.where(_T.c.id.in_(bindparam("ids", expanding=True))).order_by(_T.c.id)
 _BUMP_TICKET = (
     update(_T)
     .where(_T.c.id == bindparam("tid"))

@@ -1,5 +1,7 @@
 """Pieces every ticket-writing action shares: locking a ticket, numbering its messages, the history line
-written in the same transaction, and the events that go out after commit."""
+written in the same transaction, and the events that go out after commit. Each exists twice: for the ORM
+(an AsyncSession and a Ticket object) and for the Core paths the hot actions take (a Connection and the
+ticket's row as a dict: the chat writer, inbound messages, the bot's handoff)."""
 
 from __future__ import annotations
 
@@ -7,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.actions.errors import NotFound
 from app.bus import Event
-from app.domain.models import Agent, HistoryEntry, Message, Queue, Ticket
+from app.domain.models import Agent, Base, HistoryEntry, Message, Queue, Ticket
 from app.domain.types import utcnow
 from app.domain.views import MessageFields, TicketFields, message_view, ticket_view, widget_message
 
@@ -35,6 +37,110 @@ class StoredMessage:
     direction: str = "in"
     internal: bool = False
     status: str | None = None
+
+
+_T, _Q, _M, _H = (Base.metadata.tables[name] for name in ("tickets", "queues", "messages", "history"))
+# tickets as the events show them (app.domain.views.ticket_view), with their queue's name, locked (FOR UPDATE
+# on PostgreSQL; SQLite has one writer); add the WHERE
+LOCKED_TICKETS = (
+    select(_T, _Q.c.name.label("queue_name")).join(_Q, _Q.c.id == _T.c.queue_id).with_for_update(of=_T)
+)
+LOCKED_TICKET = LOCKED_TICKETS.where(_T.c.id == bindparam("id"))
+_SAVE_TICKET = (
+    update(_T)
+    .where(_T.c.id == bindparam("tid"))
+    .values(
+        status=bindparam("status"),
+        queued_at=bindparam("queued_at"),
+        resolved_at=bindparam("resolved_at"),
+        last_seq=bindparam("last_seq"),
+        version=bindparam("version"),
+        updated_at=bindparam("updated_at"),
+    )
+)
+# statements with every column bound: one compiled form each, cached
+_INSERT_MESSAGE = insert(_M).returning(_M.c.id)
+INSERT_HISTORY = insert(_H)
+
+
+def save_ticket(c: Connection, ticket: dict[str, Any]) -> None:
+    """Write back what the Core paths change of a ticket's row: its status, its queue and resolution times,
+    its message count and version."""
+    saved = ("status", "queued_at", "resolved_at", "last_seq", "version", "updated_at")
+    c.execute(_SAVE_TICKET, {"tid": ticket["id"], **{k: ticket[k] for k in saved}})
+
+
+def append_message(
+    c: Connection,
+    ticket: dict[str, Any],
+    at: datetime,
+    *,
+    body: str,
+    author: str,
+    direction: str,
+    internal: bool = False,
+    status: str | None = None,
+    external_id: str | None = None,
+    meta: dict[str, Any] | None = None,
+) -> StoredMessage:
+    """`add_message` on a ticket's row: the message numbered and inserted, the row's count and version bumped
+    (`save_ticket` writes them); its history line is the caller's (`history_row`), to insert with others."""
+    ticket["last_seq"] += 1
+    ticket["version"] += 1
+    ticket["updated_at"] = at
+    row = {
+        "ticket_id": ticket["id"],
+        "seq": ticket["last_seq"],
+        "body": body,
+        "author": author,
+        "direction": direction,
+        "internal": internal,
+        "channel": ticket["channel"],
+        "status": status,
+        "agent_id": None,
+        "created_at": at,
+    }
+    message_id = c.execute(
+        _INSERT_MESSAGE,
+        {**row, "external_id": external_id, "meta": meta or {}, "attempts": 0, "next_attempt_at": None},
+    ).scalar_one()
+    return StoredMessage(id=message_id, **row)
+
+
+def history_row(
+    ticket: dict[str, Any],
+    at: datetime,
+    kind: str,
+    *,
+    author: str = "system",
+    text: str = "",
+    message: StoredMessage | None = None,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A history row of a ticket's, for INSERT_HISTORY: `history` on a ticket's row, or with `message`, the
+    line `add_message` writes for it."""
+    row = {
+        "customer_id": ticket["customer_id"],
+        "ticket_id": ticket["id"],
+        "message_id": None,
+        "kind": kind,
+        "channel": ticket["channel"],
+        "direction": None,
+        "author": author,
+        "agent_id": None,
+        "text": text,
+        "data": data or {},
+        "at": at,
+    }
+    if message is not None:
+        row.update(
+            message_id=message.id,
+            kind="note" if message.internal else "message",
+            direction=message.direction,
+            author=message.author,
+            agent_id=message.agent_id,
+        )
+    return row
 
 
 async def lock_ticket(s: AsyncSession, ticket_id: int) -> Ticket:
@@ -99,7 +205,6 @@ async def add_message(
     agent_id: int | None = None,
     external_id: str | None = None,
     status: str | None = None,
-    meta: dict[str, Any] | None = None,
 ) -> Message:
     """Append a message to a locked ticket, with its history line."""
     ticket.last_seq += 1
@@ -117,7 +222,6 @@ async def add_message(
         agent_id=agent_id,
         status=status,
         created_at=now,
-        meta=meta if meta is not None else {},
     )
     s.add(msg)
     await s.flush()

@@ -24,7 +24,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.actions.chat import DEFAULT_QUEUE
-from app.actions.common import StoredMessage, message_event, ticket_event
+from app.actions.common import (
+    INSERT_HISTORY,
+    LOCKED_TICKET,
+    LOCKED_TICKETS,
+    append_message,
+    history_row,
+    message_event,
+    save_ticket,
+    ticket_event,
+)
 from app.actions.context import Context
 from app.background import BackgroundTask
 from app.bus import Event
@@ -55,12 +64,10 @@ class Received:
     bot_turn: bool = False  # the ticket is still the bot's and the message may be answered
 
 
-_M, _T, _H, _Q, _C, _I, _A, _QR = (
+_M, _T, _Q, _C, _I, _A, _QR = (
     Base.metadata.tables[name]
-    for name in (
-        "messages", "tickets", "history", "queues", "customers", "identities", "attachments", "quarantine"
-    )
-)  # fmt: skip
+    for name in ("messages", "tickets", "queues", "customers", "identities", "attachments", "quarantine")
+)
 _DUPLICATE = select(_M.c.id, _M.c.ticket_id).where(
     _M.c.channel == bindparam("channel"), _M.c.external_id == bindparam("ext")
 )
@@ -70,10 +77,8 @@ _SENDER = (
     .where(_I.c.kind == bindparam("kind"), _I.c.address == bindparam("address"), _I.c.verified.is_(True))
 )
 _MERGED_INTO = select(_C.c.merged_into_id).where(_C.c.id == bindparam("id"))
-# a ticket as the events show it (app.domain.views.ticket_view), with its queue's name, locked
-_TICKET = select(_T, _Q.c.name.label("queue_name")).join(_Q, _Q.c.id == _T.c.queue_id).with_for_update(of=_T)
 _OPEN_CONVERSATION = (
-    _TICKET.where(
+    LOCKED_TICKETS.where(
         _T.c.customer_id == bindparam("customer_id"),
         _T.c.channel == bindparam("channel"),
         _T.c.status.in_(("new", "open", "pending")),
@@ -105,24 +110,10 @@ _ANSWERED = (
     .where(_M.c.channel == bindparam("channel"), _M.c.external_id.in_(bindparam("refs", expanding=True)))
     .limit(1)
 )
-_TICKET_BY_ID = _TICKET.where(_T.c.id == bindparam("id"))
 # statements with every column bound: one compiled form each, cached
 _INSERT_CUSTOMER = insert(_C).returning(_C.c.id)
 _INSERT_IDENTITY = insert(_I)
 _INSERT_TICKET = insert(_T).returning(_T.c.id)
-_INSERT_MESSAGE = insert(_M).returning(_M.c.id)
-_INSERT_HISTORY = insert(_H)
-_UPDATE_TICKET = (
-    update(_T)
-    .where(_T.c.id == bindparam("tid"))
-    .values(
-        status=bindparam("status"),
-        resolved_at=bindparam("resolved_at"),
-        last_seq=bindparam("last_seq"),
-        version=bindparam("version"),
-        updated_at=bindparam("updated_at"),
-    )
-)
 
 
 def _customer_sync(c: Connection, msg: InboundMessage, now: datetime) -> int:
@@ -167,12 +158,12 @@ def _thread(c: Connection, msg: InboundMessage, customer_id: int) -> tuple[dict[
     if msg.references:
         row = c.execute(_ANSWERED, {"channel": msg.channel, "refs": list(msg.references[:50])}).first()
         if row is not None:
-            ticket = c.execute(_TICKET_BY_ID, {"id": row[0]}).first()
+            ticket = c.execute(LOCKED_TICKET, {"id": row[0]}).first()
             if ticket is not None:
                 return ticket._asdict(), f"answers message <{row[1]}> of this ticket"
     token = TICKET_TOKEN.search(msg.subject or "")
     if token:
-        named = c.execute(_TICKET_BY_ID, {"id": int(token.group(1))}).first()
+        named = c.execute(LOCKED_TICKET, {"id": int(token.group(1))}).first()
         if named is not None and named.customer_id == customer_id:
             return named._asdict(), f"subject names ticket [#{named.id}] and the sender is its customer"
     if msg.channel in CONVERSATIONAL:
@@ -342,7 +333,7 @@ def _store(
         ticket["id"] = c.execute(_INSERT_TICKET, ticket).scalar_one()
         ticket["queue_name"] = queue_name
         lines.append(
-            _line(ticket, now, "ticket.created", text=f"{msg.channel} conversation started: {subject}")
+            history_row(ticket, now, "ticket.created", text=f"{msg.channel} conversation started: {subject}")
         )
     elif ticket["status"] in ("resolved", "closed") and not msg.automated:
         old = ticket["status"]
@@ -350,7 +341,7 @@ def _store(
         ticket["resolved_at"] = None
         ticket["version"] += 1
         text = f"reopened by the customer's {msg.channel} ({old} -> {ticket['status']})"
-        lines.append(_line(ticket, now, "status", text=text))
+        lines.append(history_row(ticket, now, "status", text=text))
     flooding = _sender_flooding(c, customer_id, msg.channel, now)
     answerable = not (msg.automated or flooding)
     meta: dict[str, object] = {
@@ -372,44 +363,21 @@ def _store(
     if msg.warnings:
         meta["warnings"] = list(msg.warnings)
     body = msg.body[:MAX_BODY] if msg.body.strip() else (msg.subject or "(no text)")
-    ticket["last_seq"] += 1
-    ticket["version"] += 1
-    ticket["updated_at"] = now
-    message_id = c.execute(
-        _INSERT_MESSAGE,
-        {
-            "ticket_id": ticket["id"],
-            "seq": ticket["last_seq"],
-            "body": body,
-            "author": "customer",
-            "direction": "in",
-            "internal": False,
-            "channel": ticket["channel"],
-            "external_id": msg.external_id,
-            "agent_id": None,
-            "status": None,
-            "created_at": now,
-            "meta": meta,
-            "attempts": 0,
-            "next_attempt_at": None,
-        },
-    ).scalar_one()
-    c.execute(
-        _UPDATE_TICKET,
-        {
-            "tid": ticket["id"],
-            "status": ticket["status"],
-            "resolved_at": ticket["resolved_at"],
-            "last_seq": ticket["last_seq"],
-            "version": ticket["version"],
-            "updated_at": now,
-        },
+    stored = append_message(
+        c,
+        ticket,
+        now,
+        body=body,
+        author="customer",
+        direction="in",
+        external_id=msg.external_id,
+        meta=meta,
     )
-    lines.append(
-        _line(ticket, now, "message", author="customer", message_id=message_id) | {"direction": "in"}
-    )
-    lines.append(_line(ticket, now, "threading", text=reason, data={"message_id": message_id}))
-    c.execute(_INSERT_HISTORY, lines)
+    message_id = stored.id
+    save_ticket(c, ticket)
+    lines.append(history_row(ticket, now, "message", message=stored))
+    lines.append(history_row(ticket, now, "threading", text=reason, data={"message_id": message_id}))
+    c.execute(INSERT_HISTORY, lines)
     if msg.attachments:
         c.execute(
             insert(_A),
@@ -446,7 +414,6 @@ def _store(
     events: list[Event] = []
     if new_ticket:
         events.append(ticket_event("ticket.created", row, ticket["queue_name"]))
-    stored = StoredMessage(message_id, ticket["id"], ticket["last_seq"], body, now, ticket["channel"])
     event = message_event(row, stored, ticket["queue_name"], msg.sender_name or None)
     event.data["answerable"] = answerable
     event.data["bot_inline"] = bot_inline
@@ -454,32 +421,6 @@ def _store(
     bot_turn = answerable and ticket["status"] == "new" and ticket["queued_at"] is None
     received = Received(ticket["id"], message_id, False, new_ticket, answerable, customer_id, bot_turn)
     return received, events
-
-
-def _line(
-    ticket: dict[str, Any],
-    at: datetime,
-    kind: str,
-    *,
-    author: str = "system",
-    text: str = "",
-    message_id: int | None = None,
-    data: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """A history row of the ticket's (as app.actions.common.history and add_message write them)."""
-    return {
-        "customer_id": ticket["customer_id"],
-        "ticket_id": ticket["id"],
-        "message_id": message_id,
-        "kind": kind,
-        "channel": ticket["channel"],
-        "direction": None,
-        "author": author,
-        "agent_id": None,
-        "text": text,
-        "data": data or {},
-        "at": at,
-    }
 
 
 def _mark_bounced(c: Connection, original_id: str, channel: str) -> None:

@@ -4,24 +4,27 @@ unanswered tickets back in the queue."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, insert, select, update
+from sqlalchemy import and_, bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.actions import outbound
 from app.actions.common import (
-    StoredMessage,
+    INSERT_HISTORY,
+    LOCKED_TICKET,
     add_message,
+    append_message,
     history,
+    history_row,
     lock_ticket,
     message_event,
     queue_name,
+    save_ticket,
     ticket_event,
     touch,
 )
@@ -102,14 +105,7 @@ async def bot_turn(
     return step
 
 
-_T, _Q, _M, _H = (Base.metadata.tables[name] for name in ("tickets", "queues", "messages", "history"))
-# the ticket as the events show it (app.domain.views.ticket_view), with its queue's name, locked
-_LOCKED_TICKET = (
-    select(_T, _Q.c.name.label("queue_name"))
-    .join(_Q, _Q.c.id == _T.c.queue_id)
-    .where(_T.c.id == bindparam("id"))
-    .with_for_update(of=_T)
-)
+_M, _H = (Base.metadata.tables[name] for name in ("messages", "history"))
 # the last message the customer got, and whether the bot ever answered (if it did, there is a last message)
 _LAST_OUT = (
     select(
@@ -121,25 +117,12 @@ _LAST_OUT = (
     .order_by(_M.c.seq.desc())
     .limit(1)
 )
-_HANDOFF_TICKET = (
-    update(_T)
-    .where(_T.c.id == bindparam("tid"))
-    .values(
-        status=bindparam("status"),
-        queued_at=bindparam("queued_at"),
-        last_seq=bindparam("last_seq"),
-        version=bindparam("version"),
-        updated_at=bindparam("updated_at"),
-    )
-)
-_INSERT_MESSAGE = insert(_M).returning(_M.c.id)
-_INSERT_HISTORY = insert(_H)
 
 
 def _bot_view(session: Session, ticket_id: int) -> tuple[dict[str, Any], BotState]:
     """The ticket's row, locked, and where its conversation stands for the bot."""
     c = session.connection()
-    row = c.execute(_LOCKED_TICKET, {"id": ticket_id}).first()
+    row = c.execute(LOCKED_TICKET, {"id": ticket_id}).first()
     if row is None:
         raise NotFound(f"ticket {ticket_id} not found")
     ticket = row._asdict()
@@ -189,76 +172,24 @@ def _handoff(session: Session, ticket: dict[str, Any], step: BotStep) -> list[Ev
     now = utcnow()
     chat = ticket["channel"] == "chat"
     why = HANDOFF_REASONS.get(step.reason, step.reason)
-    # two changes, as the ORM path counted them: the handoff, then the message
-    ticket.update(status="open", queued_at=now, updated_at=now, version=ticket["version"] + 2)
-    ticket["last_seq"] += 1
-    c.execute(
-        _HANDOFF_TICKET,
-        {
-            "tid": ticket["id"],
-            "status": ticket["status"],
-            "queued_at": now,
-            "last_seq": ticket["last_seq"],
-            "version": ticket["version"],
-            "updated_at": now,
-        },
-    )
-    msg = StoredMessage(
-        id=0,
-        ticket_id=ticket["id"],
-        seq=ticket["last_seq"],
+    ticket.update(status="open", queued_at=now, updated_at=now, version=ticket["version"] + 1)
+    msg = append_message(
+        c,
+        ticket,
+        now,
         body=HANDOFF_TEXT if chat else f"Handed to a person: {why}",
-        created_at=now,
-        channel=ticket["channel"],
         author="system",
         direction="out",
         internal=not chat,
         status="delivered" if chat else None,
     )
-    fields = {k: getattr(msg, k) for k in ("ticket_id", "seq", "body", "author", "direction", "internal")}
-    message_id = c.execute(
-        _INSERT_MESSAGE,
-        {
-            **fields,
-            "channel": msg.channel,
-            "status": msg.status,
-            "external_id": None,
-            "agent_id": None,
-            "created_at": now,
-            "meta": {},
-            "attempts": 0,
-            "next_attempt_at": None,
-        },
-    ).scalar_one()
-    msg = dataclasses.replace(msg, id=message_id)
-    line = {
-        "customer_id": ticket["customer_id"],
-        "ticket_id": ticket["id"],
-        "channel": ticket["channel"],
-        "agent_id": None,
-        "at": now,
-    }
+    save_ticket(c, ticket)
+    data = {"reason": step.reason, "confidence": step.confidence, "entry_id": step.entry_id}
     c.execute(
-        _INSERT_HISTORY,
+        INSERT_HISTORY,
         [
-            {
-                **line,
-                "kind": "handoff",
-                "author": "bot",
-                "direction": None,
-                "message_id": None,
-                "text": f"handed to a person: {why}",
-                "data": {"reason": step.reason, "confidence": step.confidence, "entry_id": step.entry_id},
-            },
-            {
-                **line,
-                "kind": "note" if msg.internal else "message",
-                "author": "system",
-                "direction": "out",
-                "message_id": message_id,
-                "text": "",
-                "data": {},
-            },
+            history_row(ticket, now, "handoff", author="bot", text=f"handed to a person: {why}", data=data),
+            history_row(ticket, now, "message", message=msg),
         ],
     )
     row = SimpleNamespace(**ticket)
