@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class BackgroundTask:
@@ -27,3 +30,12 @@ class BackgroundTask:
 
     async def _run(self) -> None:
         raise NotImplementedError
+
+
+async def next_batch(queue: asyncio.Queue[T], limit: int) -> list[T]:
+    """A group-commit writer's next batch: the next item (waited for), and those already waiting behind it,
+    `limit` in all at most."""
+    batch = [await queue.get()]
+    while len(batch) < limit and not queue.empty():
+        batch.append(queue.get_nowait())
+    return batch

@@ -21,7 +21,7 @@ from app.actions.chat import Sent, customer_message
 from app.actions.common import LOCKED_TICKETS, StoredMessage, message_event
 from app.actions.context import Context
 from app.actions.errors import Invalid
-from app.background import BackgroundTask
+from app.background import BackgroundTask, next_batch
 from app.bus import Event
 from app.domain.models import Base
 from app.domain.types import utcnow
@@ -73,9 +73,7 @@ class ChatWriter(BackgroundTask):
 
     async def _run(self) -> None:
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < MAX_BATCH and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            batch = await next_batch(self._queue, MAX_BATCH)
             try:
                 slow = await self._commit(batch)
             except Exception:

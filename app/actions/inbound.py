@@ -35,7 +35,7 @@ from app.actions.common import (
     ticket_event,
 )
 from app.actions.context import Context
-from app.background import BackgroundTask
+from app.background import BackgroundTask, next_batch
 from app.bus import Event
 from app.domain.models import Base, Quarantine
 from app.domain.types import utcnow
@@ -243,10 +243,7 @@ class InboundWriter(BackgroundTask):
 
     async def _run(self) -> None:
         while True:
-            self._batch = [await self._queue.get()]
-            while len(self._batch) < MAX_BATCH and not self._queue.empty():
-                self._batch.append(self._queue.get_nowait())
-            batch = self._batch
+            batch = self._batch = await next_batch(self._queue, MAX_BATCH)
             try:
                 async with self.ctx.db.write() as s:
                     results = await s.run_sync(_store_all, batch)
