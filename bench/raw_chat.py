@@ -2,10 +2,10 @@
 SQLite can do with none of Switchboard's work. It speaks just enough of the same protocol for the same
 clients: a login that returns a token, an agent socket, widgets whose first message "assigns" them, and
 every later message inserted into one SQLite table by a group-commit writer thread (one transaction per
-batch, WAL), then acked and sent to the agent socket; and a Twilio SMS webhook whose signature is checked
+batch, WAL), then acked and sent to the agent socket; a Twilio SMS webhook whose signature is checked
 (Twilio's own validator) and whose text goes through the same writer before an empty TwiML answer; and a
-raw mail (`/api/email/inbound`) stored as it came through the same writer. No
-customers, tickets, history, bot, routing, authorisation or bus.
+raw mail (`/api/email/inbound`) stored as it came through the same writer. No customers, tickets, history,
+bot, routing, authorisation or bus.
 
 Run:  python bench/raw_chat.py DB_PATH PORT   (bench/chat_path.py starts it itself)
 """
@@ -64,6 +64,13 @@ async def writer(db: sqlite3.Connection) -> None:
             future.set_result(row_id)
 
 
+async def stored(client_id: str, body: str) -> int:
+    """The row id, once the writer committed the batch that holds it."""
+    future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    PENDING.put_nowait((client_id, body, future))
+    return await future
+
+
 async def sms(request: Request) -> Response:
     params = {k: str(v) for k, v in (await request.form()).items()}
     url = str(request.url)
@@ -71,18 +78,15 @@ async def sms(request: Request) -> Response:
         url, params, request.headers.get("X-Twilio-Signature", "")
     ):
         return Response(status_code=403)
-    future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-    PENDING.put_nowait((params["MessageSid"], params.get("Body", ""), future))
-    await future
+    await stored(params["MessageSid"], params.get("Body", ""))
     return Response("<?xml version='1.0' encoding='UTF-8'?><Response />", media_type="application/xml")
 
 
 async def mail(request: Request) -> JSONResponse:
     """A raw mail, stored as it came (no parsing, no token check)."""
     body = await request.body()
-    future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-    PENDING.put_nowait((hashlib.sha256(body).hexdigest(), body.decode(errors="replace"), future))
-    return JSONResponse({"message_id": await future}, status_code=201)
+    message_id = await stored(hashlib.sha256(body).hexdigest(), body.decode(errors="replace"))
+    return JSONResponse({"message_id": message_id}, status_code=201)
 
 
 async def token(request: Request) -> JSONResponse:
@@ -118,9 +122,7 @@ async def chat(ws: WebSocket) -> None:
                 assigned = True
                 await broadcast({"type": "ticket.assigned", "data": {}})
                 continue
-            future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-            PENDING.put_nowait((str(frame["client_id"]), str(frame["text"]), future))
-            await future
+            await stored(str(frame["client_id"]), str(frame["text"]))
             await ws.send_text(json.dumps({"type": "ack", "client_id": frame["client_id"]}))
             await broadcast({"type": "message.created", "data": {"body": frame["text"]}})
     except Exception:

@@ -23,12 +23,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
 from _loadgen import Pool, form_post, raw_post
 from _server import free_port, process, serving
+from email_ingest import mail
 from twilio.request_validator import RequestValidator
 
 TOKEN = "bench-twilio-token"  # bench/raw_chat.py checks signatures with the same
@@ -58,15 +58,10 @@ def sms(base: str, _token: str) -> Prepare:
 def email(base: str, token: str) -> Prepare:
     url = base + "/api/email/inbound"
 
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "message/rfc822"}
+
     def prepare(i: int, tag: str) -> bytes:
-        m = EmailMessage()
-        m["From"] = f"Customer {i} <customer{i % 97}@bench.example>"
-        m["To"] = "support@example.com"
-        m["Subject"] = f"Question {tag}-{i} about my order"
-        m["Message-ID"] = f"<{tag}.{i}@bench.example>"
-        m.set_content(f"Hello,\n\nmy order {i} has not arrived yet. Could you check?\n\nThanks\n" + "x" * 400)
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "message/rfc822"}
-        return raw_post(url, m.as_bytes(), headers)
+        return raw_post(url, mail(i, tag).as_bytes(), headers)  # the mail bench/email_ingest.py sends
 
     return prepare
 
