@@ -33,7 +33,7 @@ class Deliverer(BackgroundTask):
         self.adapters = adapters
         self._wake = asyncio.Event()
 
-    async def on_event(self, event: Event) -> None:
+    def on_event(self, event: Event) -> None:
         message = event.data.get("message") or {}
         if event.type == "message.created" and message.get("status") == "queued":
             self._wake.set()

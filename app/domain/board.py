@@ -40,6 +40,10 @@ class LiveTicket:
     changed: float  # time.monotonic() of the last change here
 
 
+# the fields of an event's ticket that the figures are made of
+_FIGURED = ("queue_id", "assignee_id", "status", "queued_at", "created_at", "first_response_at", "resolved_at")
+
+
 def _parse(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) and value else None
 
@@ -55,6 +59,8 @@ class Board:
         self.loaded = False
         # figures as of the last change: (day, per queue: waiting, oldest, ticket, handled, median), loads
         self._cache: tuple[date, dict[int, dict[str, Any]], dict[int, int]] | None = None
+        # per ticket, the day and the event fields its entry was last figured from (events only)
+        self._fields: dict[int, tuple[date, tuple[Any, ...]]] = {}
 
     # ------------------------------------------------------------------ keeping it current
 
@@ -70,6 +76,20 @@ class Board:
         known = self._tickets.get(ticket_id)
         if known is not None and known.version >= version:
             return
+        fields = tuple(data.get(k) for k in _FIGURED)
+        if known is not None and self._fields.get(ticket_id) == (self._day, fields):
+            # a change the figures do not see (a message on a ticket, say): only the version moves on
+            self._tickets[ticket_id] = LiveTicket(
+                version,
+                known.queue_id,
+                known.assignee_id,
+                known.queued_at,
+                known.waiting,
+                known.resolved_at,
+                known.first_response_s,
+                time.monotonic(),
+            )
+            return
         try:
             queued = _parse(data.get("queued_at"))
             created = _parse(data.get("created_at"))
@@ -77,6 +97,7 @@ class Board:
             resolved = _parse(data.get("resolved_at"))
         except ValueError:
             return
+        self._fields[ticket_id] = (self._day, fields)
         self._put(
             ticket_id,
             version,
@@ -157,6 +178,7 @@ class Board:
         fresh: dict[int, LiveTicket] = {}
         old, self._tickets = self._tickets, fresh
         self._cache = None
+        self._fields = {}
         for ticket_id, row in rows.items():
             self._put(
                 ticket_id,

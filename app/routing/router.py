@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,7 +40,8 @@ class Router:
         # available or changes queues; the sweeper's periodic wake_all dispatches them regardless
         self._no_agent: set[int] = set()
 
-    async def on_event(self, event: Event) -> None:
+    def on_event(self, event: Event) -> Awaitable[None] | None:
+        """Wake the queues this event may let move; a task only when an agent's queues must be read."""
         data = event.data
         ticket = data.get("ticket") or {}
         queues: set[int] = set()
@@ -52,11 +54,19 @@ class Router:
             queues.update(int(q) for q in data.get("queue_ids", []))
         agent_ids = {int(a) for a in freed if a is not None}
         if agent_ids:
-            async with self.ctx.db.read() as s:
-                rows = await s.execute(select(AgentQueue.queue_id).where(AgentQueue.agent_id.in_(agent_ids)))
-                queues.update(rows.scalars())
-        if event.type in ("agent.presence", "agent.updated") or agent_ids:
+            return self._freed(agent_ids, queues)
+        if event.type in ("agent.presence", "agent.updated"):
             self._no_agent -= queues  # an agent's side changed: these queues may be served again
+        for queue_id in queues:
+            self.wake(queue_id)
+        return None
+
+    async def _freed(self, agent_ids: set[int], queues: set[int]) -> None:
+        """Agents with room again: their queues may be served again."""
+        async with self.ctx.db.read() as s:
+            rows = await s.execute(select(AgentQueue.queue_id).where(AgentQueue.agent_id.in_(agent_ids)))
+            queues.update(rows.scalars())
+        self._no_agent -= queues
         for queue_id in queues:
             self.wake(queue_id)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Awaitable
 from dataclasses import replace
 
 from sqlalchemy import select
@@ -110,17 +111,18 @@ class FaqBot:
             return await asyncio.to_thread(matcher.ask, text)  # ~10 ms of NumPy: off the event loop
         return matcher.ask(text)
 
-    async def on_event(self, event: Event) -> None:
+    def on_event(self, event: Event) -> Awaitable[object] | None:
+        """The answer to a customer's message on a ticket the bot still holds; None for any other event."""
         if event.type != "message.created" or event.data.get("author") != "customer":
-            return
+            return None
         if event.data.get("bot_inline"):
-            return  # the webhook that received it runs the bot itself (SMS answers in its TwiML)
+            return None  # the webhook that received it runs the bot itself (SMS answers in its TwiML)
         ticket = event.data.get("ticket") or {}
         if ticket.get("status") != "new" or ticket.get("queued_at"):
-            return
+            return None
         if not event.data.get("answerable", True):
-            return  # automated mail (auto-replies, bounces, lists) or a flooding sender: stored, not answered
-        await self.respond(int(event.data["ticket_id"]), str(event.data.get("body", "")))
+            return None  # automated mail (auto-replies, bounces, lists) or a flooding sender: not answered
+        return self.respond(int(event.data["ticket_id"]), str(event.data.get("body", "")))
 
     async def respond(self, ticket_id: int, text: str, inline_until: float | None = None) -> str | None:
         """Answer the customer's message, ask them to put it another way, or hand the ticket to a person

@@ -90,3 +90,16 @@ def test_malformed_events_are_ignored() -> None:
     ):
         board.apply(Event("ticket.updated", 0, data))
     assert board.figures(NOW) == {} and board.loads() == {}
+
+
+def test_a_change_the_figures_do_not_see_keeps_them_and_moves_the_version_on() -> None:
+    board = Board()
+    queued = NOW - timedelta(seconds=40)
+    board.apply(ticket(1, 1, queued_at=queued))
+    summary = board._summary(NOW.date())
+    board.apply(ticket(1, 2, queued_at=queued))  # a customer's message: same queue, status, times
+    assert board._summary(NOW.date()) is summary  # nothing recounted
+    board.apply(ticket(1, 1, assignee=7, queued_at=queued))  # older than the message: ignored
+    assert board.figures(NOW)[1]["waiting"] == 1
+    board.apply(ticket(1, 3, assignee=7, queued_at=queued))
+    assert board.figures(NOW)[1]["waiting"] == 0 and board.loads() == {7: 1}
