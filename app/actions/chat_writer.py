@@ -23,6 +23,7 @@ from app.actions.context import Context
 from app.actions.errors import Invalid
 from app.background import BackgroundTask, next_batch
 from app.bus import Event
+from app.db.bulk import Many
 from app.domain.models import Base
 from app.domain.types import utcnow
 
@@ -108,12 +109,35 @@ _DEDUPE = select(_M.c.external_id, _M.c.id, _M.c.ticket_id, _M.c.seq).where(
     _M.c.channel == "chat", _M.c.external_id.in_(bindparam("ext", expanding=True))
 )
 _LOCK_TICKETS = LOCKED_TICKETS.where(_T.c.id.in_(bindparam("ids", expanding=True))).order_by(_T.c.id)
-_BUMP_TICKET = (
+_BUMP_TICKET = Many(
     update(_T)
     .where(_T.c.id == bindparam("tid"))
-    .values(last_seq=bindparam("last_seq"), version=bindparam("version"), updated_at=bindparam("at"))
+    .values(last_seq=bindparam("last_seq"), version=bindparam("version"), updated_at=bindparam("at")),
+    shared=("at",),
+    per_row=("tid", "last_seq", "version"),
 )
-_INSERT_MESSAGES = insert(_M).returning(_M.c.id, sort_by_parameter_order=True)
+_MESSAGE = {
+    "author": "customer",
+    "direction": "in",
+    "internal": False,
+    "channel": "chat",
+    "meta": {},
+    "attempts": 0,
+}
+_INSERT_MESSAGES = Many(
+    insert(_M), shared=(*_MESSAGE, "created_at"), per_row=("ticket_id", "seq", "body", "external_id")
+)
+_HISTORY = {
+    "kind": "message",
+    "channel": "chat",
+    "direction": "in",
+    "author": "customer",
+    "text": "",
+    "data": {},
+}
+_INSERT_HISTORY = Many(
+    insert(_H), shared=(*_HISTORY, "at"), per_row=("customer_id", "ticket_id", "message_id")
+)
 
 
 def _write(c: Connection, batch: list[_Pending]) -> Written:
@@ -153,53 +177,18 @@ def _write(c: Connection, batch: list[_Pending]) -> Written:
     if not fresh:
         return done, slow, []
     changed = {t["id"]: t for _p, _e, t, _s, _v in fresh}
-    c.execute(
-        _BUMP_TICKET,
-        [
-            {"tid": t["id"], "last_seq": t["last_seq"], "version": t["version"], "at": now}
-            for t in changed.values()
-        ],
+    _BUMP_TICKET(c, {"at": now}, [(t["id"], t["last_seq"], t["version"]) for t in changed.values()])
+    _INSERT_MESSAGES(
+        c, {**_MESSAGE, "created_at": now}, [(t["id"], seq, p.text, e) for p, e, t, seq, _v in fresh]
     )
-    ids = (
-        c.execute(
-            _INSERT_MESSAGES,
-            [
-                {
-                    "ticket_id": t["id"],
-                    "seq": seq,
-                    "body": p.text,
-                    "author": "customer",
-                    "direction": "in",
-                    "internal": False,
-                    "channel": "chat",
-                    "external_id": e,
-                    "created_at": now,
-                    "meta": {},
-                    "attempts": 0,
-                }
-                for p, e, t, seq, _v in fresh
-            ],
-        )
-        .scalars()
-        .all()
-    )
-    c.execute(
-        insert(_H),
-        [
-            {
-                "customer_id": t["customer_id"],
-                "ticket_id": t["id"],
-                "message_id": mid,
-                "kind": "message",
-                "channel": "chat",
-                "direction": "in",
-                "author": "customer",
-                "at": now,
-                "text": "",
-                "data": {},
-            }
-            for (_p, _e, t, _s, _v), mid in zip(fresh, ids, strict=True)
-        ],
+    # the new ids, through the (channel, external_id) index (an INSERT ... RETURNING that must keep the
+    # rows' order runs one row at a time on SQLite)
+    new_ids = {e: mid for e, mid, _t, _s in c.execute(_DEDUPE, {"ext": [e for _p, e, _t, _s, _v in fresh]})}
+    ids = [new_ids[e] for _p, e, _t, _s, _v in fresh]
+    _INSERT_HISTORY(
+        c,
+        {**_HISTORY, "at": now},
+        [(t["customer_id"], t["id"], mid) for (_p, _e, t, _s, _v), mid in zip(fresh, ids, strict=True)],
     )
     events: list[Event] = []
     by_ext: dict[str, Sent] = {}

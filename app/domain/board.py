@@ -41,7 +41,15 @@ class LiveTicket:
 
 
 # the fields of an event's ticket that the figures are made of
-_FIGURED = ("queue_id", "assignee_id", "status", "queued_at", "created_at", "first_response_at", "resolved_at")
+_FIGURED = (
+    "queue_id",
+    "assignee_id",
+    "status",
+    "queued_at",
+    "created_at",
+    "first_response_at",
+    "resolved_at",
+)
 
 
 def _parse(value: Any) -> datetime | None:
