@@ -124,6 +124,7 @@ def create_app(settings: Settings) -> Starlette:
 
         def deliver(event: Event) -> None:  # events of every process, this one's included
             board.apply(event)
+            ctx.tokens.observe(event)
             hub.deliver(event)
 
         await bus.start(deliver)

@@ -14,6 +14,7 @@ from sqlalchemy import delete, select, update
 from app.actions.common import SUPERVISORS
 from app.actions.context import Context
 from app.actions.errors import Conflict, Invalid, NotFound
+from app.actions.token_cache import TOKEN_TOPIC
 from app.bus import Event
 from app.domain.models import ROLES, Agent, AgentQueue, AuthToken, Queue
 from app.domain.types import utcnow
@@ -119,8 +120,12 @@ async def login(ctx: Context, email: str, password: str) -> tuple[str, Agent] | 
 async def authenticate(ctx: Context, token: str) -> Principal | None:
     if not token or len(token) > 200:
         return None
-    # columns rather than ORM objects (the agent's queue relationship would cost a third query): this runs
-    # on every signed-in request
+    digest = _token_hash(token)
+    known = ctx.tokens.get(digest)
+    if known is not None:
+        return known
+    generation = ctx.tokens.generation
+    # columns rather than ORM objects (the agent's queue relationship would cost a third query)
     async with ctx.db.read() as s:
         row = (
             await s.execute(
@@ -136,7 +141,7 @@ async def authenticate(ctx: Context, token: str) -> Principal | None:
                     Agent.role,
                 )
                 .join(Agent, Agent.id == AuthToken.agent_id)
-                .where(AuthToken.token_hash == _token_hash(token))
+                .where(AuthToken.token_hash == digest)
             )
         ).first()
         if row is None:
@@ -144,7 +149,9 @@ async def authenticate(ctx: Context, token: str) -> Principal | None:
         if row.revoked or row.epoch != row.token_epoch or row.expires_at <= utcnow() or not row.active:
             return None
         queues = await s.execute(select(AgentQueue.queue_id).where(AgentQueue.agent_id == row.id))
-        return Principal(row.id, row.name, row.email, row.role, frozenset(queues.scalars()))
+        who = Principal(row.id, row.name, row.email, row.role, frozenset(queues.scalars()))
+    ctx.tokens.put(digest, who.id, row.expires_at, who, generation)
+    return who
 
 
 async def logout(ctx: Context, token: str) -> None:
@@ -152,6 +159,7 @@ async def logout(ctx: Context, token: str) -> None:
     digest = _token_hash(token)
     async with ctx.db.write() as s:
         await s.execute(update(AuthToken).where(AuthToken.token_hash == digest).values(revoked=True))
+    ctx.tokens.drop_token(digest)
     await ctx.publish([Event(REVOKED, 0, {}, (token_topic(token),))])
 
 
@@ -160,7 +168,7 @@ REVOKED = "auth.revoked"
 
 def token_topic(token: str) -> str:
     """The topic of the sockets opened with this token (named by the token's hash, never the token)."""
-    return f"token:{_token_hash(token)}"
+    return f"{TOKEN_TOPIC}{_token_hash(token)}"
 
 
 async def set_presence(ctx: Context, agent_id: int, presence: str) -> bool:
@@ -243,6 +251,7 @@ async def update_agent(
         s.expire(agent, ["queues"])
         await s.refresh(agent, ["queues"])
         queue_ids = sorted(q.id for q in agent.queues)
+    ctx.tokens.drop_agent(agent_id)
     event = Event(
         "agent.updated",
         0,

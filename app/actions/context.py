@@ -11,11 +11,13 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
+from app.actions.token_cache import TokenCache
 from app.bus import Bus, Event
 from app.db.engine import Database
 from config.settings import Settings
 
 if TYPE_CHECKING:
+    from app.actions.agents import Principal
     from app.actions.inbound import InboundWriter
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,8 @@ class Context:
         self._tasks: set[asyncio.Task[Any]] = set()
         # group commit of inbound messages, while the app runs (app.actions.inbound)
         self.inbound_writer: InboundWriter | None = None
+        # who recently seen bearer tokens belong to (app.actions.token_cache)
+        self.tokens: TokenCache[Principal] = TokenCache()
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.append(subscriber)

@@ -12,6 +12,7 @@ import signal
 import smtplib
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from email.message import EmailMessage
@@ -168,6 +169,24 @@ async def test_two_processes_behave_as_one(cluster: Cluster) -> None:
         timeout=10,
     )
     await w.close()
+    await agent.close()
+
+
+async def test_a_logout_on_one_process_revokes_the_token_on_the_other_at_once(cluster: Cluster) -> None:
+    """B remembers who the token belongs to (app.actions.token_cache) for seconds; a logout on A reaches
+    it through the bus well before that."""
+    a, b, _env = cluster
+    agent, _agent_id, token = await _agent(b, 0)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=b.base, timeout=10, headers=headers) as on_b:
+        assert (await on_b.get("/api/me")).status_code == 200
+        assert (await on_b.get("/api/me")).status_code == 200  # from B's cache
+        async with httpx.AsyncClient(base_url=a.base, timeout=10, headers=headers) as on_a:
+            assert (await on_a.post("/api/auth/logout")).status_code == 204
+        started = time.monotonic()
+        while (await on_b.get("/api/me")).status_code == 200:
+            assert time.monotonic() - started < 2.0, "B still accepts the revoked token"
+            await asyncio.sleep(0.02)
     await agent.close()
 
 
