@@ -283,10 +283,14 @@ async def test_revoked_and_stale_tokens(world: World) -> None:
     assert ws.conn.close_code == 4401
     # the token epoch (bumped on a password change: app/domain/models.py) voids tokens issued before
     ben_again, _ = await server.token("ben@example.com")
+    for tok in (world.ben, ben_again):
+        async with server.client(tok) as c:
+            assert (await c.get("/api/me")).status_code == 200  # and remembered (app.actions.token_cache)
     async with server.ctx.db.write() as s:
         await s.execute(
             update(Agent).where(Agent.id == world.ben_id).values(token_epoch=Agent.token_epoch + 1)
         )
+    server.ctx.tokens.drop_agent(world.ben_id)  # what the change must also do, as logout drops its token
     for tok in (world.ben, ben_again):
         async with server.client(tok) as c:
             assert (await c.get("/api/me")).status_code == 401
