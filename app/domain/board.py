@@ -14,6 +14,7 @@ the number of tickets in the database.
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ class LiveTicket:
     changed: float  # time.monotonic() of the last change here
 
 
+RELOAD_SLICE = 500
 # the fields of an event's ticket that the figures are made of
 _FIGURED = (
     "queue_id",
@@ -131,6 +133,21 @@ class Board:
         resolved: datetime | None,
     ) -> None:
         self._cache = None
+        self._tickets[ticket_id] = self._live(
+            version, queue_id, assignee_id, status, queued, created, first, resolved
+        )
+
+    def _live(
+        self,
+        version: int,
+        queue_id: int,
+        assignee_id: int | None,
+        status: str,
+        queued: datetime | None,
+        created: datetime | None,
+        first: datetime | None,
+        resolved: datetime | None,
+    ) -> LiveTicket:
         active = status in ACTIVE_STATUSES
         today = self._day
         frt = None
@@ -139,12 +156,9 @@ class Board:
         resolved_today = resolved if resolved is not None and resolved.date() == today else None
         if not active and frt is None and resolved_today is None:
             # neither live nor part of today's figures; keep its version so an older event cannot revive it
-            self._tickets[ticket_id] = LiveTicket(
-                version, queue_id, None, None, False, None, None, time.monotonic()
-            )
-            return
+            return LiveTicket(version, queue_id, None, None, False, None, None, time.monotonic())
         waiting = active and assignee_id is None and queued is not None
-        self._tickets[ticket_id] = LiveTicket(
+        return LiveTicket(
             version,
             queue_id,
             assignee_id if active else None,
@@ -173,32 +187,35 @@ class Board:
             Ticket.first_response_at,
             Ticket.resolved_at,
         )
-        rows: dict[int, Any] = {}
-        for where in (
-            Ticket.status.in_(ACTIVE_STATUSES),
-            Ticket.resolved_at >= midnight,
-            Ticket.first_response_at >= midnight,
-        ):
-            for row in (await s.execute(select(*columns).where(where))).all():
-                rows[row.id] = row
         if now.date() != self._day:
             self._day = now.date()
         fresh: dict[int, LiveTicket] = {}
+        for where in (
+            # active and waiting or assigned: the bot's own conversations count in no figure
+            Ticket.status.in_(ACTIVE_STATUSES)
+            & (Ticket.queued_at.is_not(None) | Ticket.assignee_id.is_not(None)),
+            Ticket.resolved_at >= midnight,
+            Ticket.first_response_at >= midnight,
+        ):
+            # in slices, letting the event loop run between them: the live rows can number thousands (events
+            # that arrive meanwhile go to the board as it is, and win below when they are newer)
+            result = await s.stream(select(*columns).where(where))
+            async for part in result.partitions(RELOAD_SLICE):
+                for row in part:
+                    fresh[row.id] = self._live(
+                        row.version,
+                        row.queue_id,
+                        row.assignee_id,
+                        row.status,
+                        row.queued_at,
+                        row.created_at,
+                        row.first_response_at,
+                        row.resolved_at,
+                    )
+                await asyncio.sleep(0)
         old, self._tickets = self._tickets, fresh
         self._cache = None
         self._fields = {}
-        for ticket_id, row in rows.items():
-            self._put(
-                ticket_id,
-                row.version,
-                row.queue_id,
-                row.assignee_id,
-                row.status,
-                row.queued_at,
-                row.created_at,
-                row.first_response_at,
-                row.resolved_at,
-            )
         for ticket_id, mine in old.items():
             theirs = fresh.get(ticket_id)
             if mine.changed >= started and (theirs is None or mine.version > theirs.version):
