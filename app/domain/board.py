@@ -108,8 +108,8 @@ class Board:
         except ValueError:
             return
         self._fields[ticket_id] = (self._day, fields)
-        self._put(
-            ticket_id,
+        self._cache = None
+        self._tickets[ticket_id] = self._live(
             version,
             int(data.get("queue_id") or 0),
             data.get("assignee_id"),
@@ -118,23 +118,6 @@ class Board:
             created,
             first,
             resolved,
-        )
-
-    def _put(
-        self,
-        ticket_id: int,
-        version: int,
-        queue_id: int,
-        assignee_id: int | None,
-        status: str,
-        queued: datetime | None,
-        created: datetime | None,
-        first: datetime | None,
-        resolved: datetime | None,
-    ) -> None:
-        self._cache = None
-        self._tickets[ticket_id] = self._live(
-            version, queue_id, assignee_id, status, queued, created, first, resolved
         )
 
     def _live(
