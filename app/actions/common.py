@@ -82,9 +82,12 @@ def append_message(
     status: str | None = None,
     external_id: str | None = None,
     meta: dict[str, Any] | None = None,
+    channel: str | None = None,
 ) -> StoredMessage:
     """`add_message` on a ticket's row: the message numbered and inserted, the row's count and version bumped
-    (`save_ticket` writes them); its history line is the caller's (`history_row`), to insert with others."""
+    (`save_ticket` writes them); its history line is the caller's (`history_row`), to insert with others.
+    `channel`: the one it came by, when that is not the ticket's (a mail that joins an SMS conversation); its
+    external id is unique on that channel."""
     ticket["last_seq"] += 1
     ticket["version"] += 1
     ticket["updated_at"] = at
@@ -95,7 +98,7 @@ def append_message(
         "author": author,
         "direction": direction,
         "internal": internal,
-        "channel": ticket["channel"],
+        "channel": channel or ticket["channel"],
         "status": status,
         "agent_id": None,
         "created_at": at,
@@ -135,6 +138,7 @@ def history_row(
     if message is not None:
         row.update(
             message_id=message.id,
+            channel=message.channel,
             kind="note" if message.internal else "message",
             direction=message.direction,
             author=message.author,

@@ -369,6 +369,7 @@ def _store(
         direction="in",
         external_id=msg.external_id,
         meta=meta,
+        channel=msg.channel,
     )
     message_id = stored.id
     save_ticket(c, ticket)

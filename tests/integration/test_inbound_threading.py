@@ -9,7 +9,8 @@ from sqlalchemy import event, select, update
 
 from app.actions import inbound
 from app.actions.context import Context
-from app.domain.models import Customer, Identity, Message, Ticket
+from app.domain.models import Customer, HistoryEntry, Identity, Message, Ticket
+from channels.email.parse import parse_email
 from channels.sms import parse_sms
 
 
@@ -98,3 +99,29 @@ async def test_a_flooding_sender_is_counted_from_their_own_tickets(ctx: Context)
     steps = [row[-1] for row in plan if row[-1].startswith(("SEARCH", "SCAN"))]
     assert steps[0].startswith("SEARCH tickets"), plan
     assert steps[1].startswith("SEARCH messages") and "(ticket_id=?)" in steps[1], plan
+
+
+async def test_a_mail_joining_another_channels_ticket_is_stored_once_as_email(ctx: Context) -> None:
+    """A mail whose subject names the sender's SMS conversation ([#N]) joins it, stored as the email it is;
+    delivered again, it is found by its Message-ID and stored once."""
+    sms = await inbound.receive_inbound(ctx, _text(1, "+14155550101"))  # type: ignore[arg-type]
+    async with ctx.db.write() as s:  # the same person by email (as after a merge)
+        s.add(Identity(customer_id=sms.customer_id, kind="email", address="ann@example.com", verified=True))
+    raw = (
+        "From: Ann <ann@example.com>\r\nTo: support@example.com\r\n"
+        f"Subject: more on [#{sms.ticket_id}]\r\nMessage-ID: <join-1@example.com>\r\n\r\n"
+        "The photo you asked for.\r\n"
+    ).encode()
+    first = await inbound.receive_inbound(ctx, parse_email(raw), raw)
+    again = await inbound.receive_inbound(ctx, parse_email(raw), raw)
+    assert first.ticket_id == sms.ticket_id and not first.duplicate
+    assert again.duplicate and again.message_id == first.message_id
+    async with ctx.db.read() as s:
+        rows = (
+            await s.execute(select(Message.channel, Message.seq).where(Message.ticket_id == sms.ticket_id))
+        ).all()
+        line = (
+            await s.execute(select(HistoryEntry.channel).where(HistoryEntry.message_id == first.message_id))
+        ).scalar_one()
+    assert sorted(rows, key=lambda r: r.seq) == [("sms", 1), ("email", 2)]
+    assert line == "email"  # on the customer's timeline too
