@@ -22,6 +22,8 @@ from app.actions.context import Context
 from app.actions.faq import import_rows
 from app.db.migrate import upgrade
 from app.serve import uvicorn_config
+from channels.base import InboundMessage
+from channels.sms import parse_sms
 from config.settings import Settings
 
 PG_ADMIN = os.environ.get("SWITCHBOARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -181,3 +183,11 @@ def make_settings(database_url: str, **kw: Any) -> Settings:
     return replace(
         Settings(), database_url=database_url, port=free_port(), smtp_port=0, presence_grace_s=1.0, **kw
     )
+
+
+def sms_text(n: int, sender: str, body: str | None = None) -> InboundMessage:
+    """An inbound SMS as Twilio's webhook would bring it, numbered `n` (its MessageSid)."""
+    return parse_sms(
+        {"MessageSid": f"SM{n:032d}", "AccountSid": "AC" + "0" * 32, "From": sender, "To": "+15005550006",
+         "Body": f"text {n}" if body is None else body, "NumMedia": "0"}
+    )  # fmt: skip

@@ -50,7 +50,6 @@ CONVERSATIONAL = {"sms"}
 SENDER_HOURLY_LIMIT = 20
 MAX_BODY = 1024 * 1024
 MAX_BATCH = 64  # inbound messages in one transaction, at most
-ORIGINAL = "original"  # content_id of the attachment that holds a message's raw original
 
 
 @dataclass(frozen=True)

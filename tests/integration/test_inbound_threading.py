@@ -11,7 +11,7 @@ from app.actions import inbound
 from app.actions.context import Context
 from app.domain.models import Customer, HistoryEntry, Identity, Message, Ticket
 from channels.email.parse import parse_email
-from channels.sms import parse_sms
+from tests.support import sms_text
 
 
 @pytest.fixture
@@ -19,20 +19,13 @@ def ctx(action_ctx: Context) -> Context:
     return action_ctx
 
 
-def _text(n: int, sender: str) -> object:
-    return parse_sms(
-        {"MessageSid": f"SM{n:032d}", "AccountSid": "AC" + "0" * 32, "From": sender, "To": "+15005550006",
-         "Body": f"text {n}", "NumMedia": "0"}
-    )  # fmt: skip
-
-
 async def test_open_conversation_merged_customers_and_resolved_tickets(ctx: Context) -> None:
-    first = await inbound.receive_inbound(ctx, _text(1, "+14155550101"))  # type: ignore[arg-type]
-    again = await inbound.receive_inbound(ctx, _text(2, "+14155550101"))  # type: ignore[arg-type]
+    first = await inbound.receive_inbound(ctx, sms_text(1, "+14155550101"))
+    again = await inbound.receive_inbound(ctx, sms_text(2, "+14155550101"))
     assert again.ticket_id == first.ticket_id and again.customer_id == first.customer_id
     assert not again.new_ticket
     # an identity still naming a customer that was merged away reaches the survivor (a chain of two)
-    other = await inbound.receive_inbound(ctx, _text(3, "+14155550102"))  # type: ignore[arg-type]
+    other = await inbound.receive_inbound(ctx, sms_text(3, "+14155550102"))
     async with ctx.db.write() as s:
         middle = Customer(name="middle")
         s.add(middle)
@@ -43,14 +36,14 @@ async def test_open_conversation_merged_customers_and_resolved_tickets(ctx: Cont
         await s.execute(
             update(Customer).where(Customer.id == middle.id).values(merged_into_id=first.customer_id)
         )
-    merged = await inbound.receive_inbound(ctx, _text(4, "+14155550102"))  # type: ignore[arg-type]
+    merged = await inbound.receive_inbound(ctx, sms_text(4, "+14155550102"))
     assert merged.customer_id == first.customer_id
     # the survivor's open SMS conversation takes it
     assert merged.ticket_id == first.ticket_id
     # resolved: the next text opens a new conversation
     async with ctx.db.write() as s:
         await s.execute(update(Ticket).where(Ticket.id == first.ticket_id).values(status="resolved"))
-    later = await inbound.receive_inbound(ctx, _text(5, "+14155550101"))  # type: ignore[arg-type]
+    later = await inbound.receive_inbound(ctx, sms_text(5, "+14155550101"))
     assert later.new_ticket and later.ticket_id != first.ticket_id
     async with ctx.db.read() as s:
         seqs = (
@@ -76,7 +69,7 @@ async def test_a_flooding_sender_is_counted_from_their_own_tickets(ctx: Context)
     count. On SQLite the count starts from the sender's tickets: on `channel =` the planner (with no
     statistics) walked every SMS ever received, for every text."""
     for n in range(30):  # other senders' texts, the channel's history
-        await inbound.receive_inbound(ctx, _text(100 + n, f"+1415555{n:04d}"))  # type: ignore[arg-type]
+        await inbound.receive_inbound(ctx, sms_text(100 + n, f"+1415555{n:04d}"))
     statements: list[tuple[str, object]] = []
 
     def seen(_conn: object, _cursor: object, statement: str, params: object, *_: object) -> None:
@@ -85,7 +78,7 @@ async def test_a_flooding_sender_is_counted_from_their_own_tickets(ctx: Context)
 
     event.listen(ctx.db.engine.sync_engine, "before_cursor_execute", seen)
     try:
-        got = [await inbound.receive_inbound(ctx, _text(200 + n, "+14155559999")) for n in range(21)]  # type: ignore[arg-type]
+        got = [await inbound.receive_inbound(ctx, sms_text(200 + n, "+14155559999")) for n in range(21)]
     finally:
         event.remove(ctx.db.engine.sync_engine, "before_cursor_execute", seen)
     assert [r.answerable for r in got] == [True] * inbound.SENDER_HOURLY_LIMIT + [False]
@@ -95,7 +88,7 @@ async def test_a_flooding_sender_is_counted_from_their_own_tickets(ctx: Context)
     statement, params = statements[-1]
     async with ctx.db.read() as s:
         conn = await s.connection()
-        plan = (await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)).all()  # type: ignore[arg-type]
+        plan = (await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)).all()
     steps = [row[-1] for row in plan if row[-1].startswith(("SEARCH", "SCAN"))]
     assert steps[0].startswith("SEARCH tickets"), plan
     assert steps[1].startswith("SEARCH messages") and "(ticket_id=?)" in steps[1], plan
@@ -104,7 +97,7 @@ async def test_a_flooding_sender_is_counted_from_their_own_tickets(ctx: Context)
 async def test_a_mail_joining_another_channels_ticket_is_stored_once_as_email(ctx: Context) -> None:
     """A mail whose subject names the sender's SMS conversation ([#N]) joins it, stored as the email it is;
     delivered again, it is found by its Message-ID and stored once."""
-    sms = await inbound.receive_inbound(ctx, _text(1, "+14155550101"))  # type: ignore[arg-type]
+    sms = await inbound.receive_inbound(ctx, sms_text(1, "+14155550101"))
     async with ctx.db.write() as s:  # the same person by email (as after a merge)
         s.add(Identity(customer_id=sms.customer_id, kind="email", address="ann@example.com", verified=True))
     raw = (

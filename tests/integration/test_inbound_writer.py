@@ -17,7 +17,7 @@ from app.actions import inbound
 from app.actions.context import Context
 from app.domain.models import Message
 from channels.base import InboundMessage
-from channels.sms import parse_sms
+from tests.support import sms_text
 
 
 @pytest.fixture
@@ -28,16 +28,9 @@ async def ctx(action_ctx: Context) -> AsyncIterator[Context]:
     await writer.stop()
 
 
-def _text(sid: str, sender: str, body: str) -> InboundMessage:
-    return parse_sms(
-        {"MessageSid": sid, "AccountSid": "AC" + "0" * 32, "From": sender, "To": "+15005550006",
-         "Body": body, "NumMedia": "0"}
-    )  # fmt: skip
-
-
 def _burst() -> list[InboundMessage]:
     """Eight texts from each of five senders, and a redelivery of every fourth."""
-    texts = [_text(f"SM{n:032d}", f"+1415555{n % 5:04d}", f"text {n} from {n % 5}") for n in range(40)]
+    texts = [sms_text(n, f"+1415555{n % 5:04d}", f"text {n} from {n % 5}") for n in range(40)]
     return texts + [texts[n] for n in range(0, 40, 4)]
 
 
@@ -91,8 +84,8 @@ async def test_a_failing_batch_is_written_again_one_message_at_a_time(
                 failed.append(statement)
                 raise IntegrityError(statement, params, Exception("raced"))
 
-    texts = [_text(f"SM{n:032d}", f"+1415555{n % 3:04d}", f"text {n}") for n in range(11)]
-    texts.append(_text("SM" + "9" * 32, "+14155550000", "the raced one"))
+    texts = [sms_text(n, f"+1415555{n % 3:04d}", f"text {n}") for n in range(11)]
+    texts.append(sms_text(int("9" * 32), "+14155550000", "the raced one"))
     event.listen(ctx.db.engine.sync_engine, "before_cursor_execute", race)
     try:
         with caplog.at_level(logging.WARNING, logger="app.actions.inbound"):
@@ -111,7 +104,7 @@ async def test_a_failing_batch_is_written_again_one_message_at_a_time(
 async def test_what_waits_when_the_writer_stops_is_still_written(ctx: Context) -> None:
     writer = ctx.inbound_writer
     assert writer is not None
-    texts = [_text(f"SM{n:032d}", f"+1415555{n % 4:04d}", f"text {n}") for n in range(30)]
+    texts = [sms_text(n, f"+1415555{n % 4:04d}", f"text {n}") for n in range(30)]
     tasks = [asyncio.create_task(inbound.receive_inbound(ctx, m)) for m in texts]
     for _ in range(3):
         await asyncio.sleep(0)
