@@ -22,8 +22,10 @@ from sqlalchemy.sql.dml import ValuesBase
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    order: tuple[str, ...]  # the parameters' names in positional order
+    # where each positional parameter comes from: a row's index, or the name of a shared value
+    slots: tuple[int | str, ...]
     processors: dict[str, Callable[[Any], Any]]  # by name, for the values that need converting
+    row_processors: tuple[Callable[[Any], Any] | None, ...] | None  # per row value; None: none needs any
 
 
 class Many:
@@ -49,7 +51,11 @@ class Many:
                 process = c.binds[name].type._cached_bind_processor(dialect)
                 if process is not None:
                     processors[name] = process
-            compiled = self._compiled[dialect.name] = _Compiled(c.string, order, processors)
+            slots = tuple(self.per_row.index(name) if name in self.per_row else name for name in order)
+            row_processors = tuple(processors.get(name) for name in self.per_row)
+            compiled = self._compiled[dialect.name] = _Compiled(
+                c.string, slots, processors, row_processors if any(row_processors) else None
+            )
         return compiled
 
     def __call__(self, c: Connection, shared: Mapping[str, Any], rows: Sequence[Sequence[Any]]) -> None:
@@ -60,13 +66,11 @@ class Many:
         values = {k: process[k](v) if k in process else v for k, v in shared.items()}
         if values.keys() != set(self.shared):
             raise ValueError(f"shared values for {sorted(self.shared)}, got {sorted(values)}")
-        # where each positional parameter comes from: a row's index, or a shared value
-        plan = [
-            (self.per_row.index(name), None) if name in self.per_row else (-1, values[name])
-            for name in compiled.order
-        ]
-        row_process = [process.get(name) for name in self.per_row]
-        if any(row_process):
-            rows = [tuple(p(v) if p else v for p, v in zip(row_process, row, strict=True)) for row in rows]
+        if compiled.row_processors is not None:
+            rows = [
+                tuple(p(v) if p else v for p, v in zip(compiled.row_processors, row, strict=True))
+                for row in rows
+            ]
+        plan = [(slot, None) if isinstance(slot, int) else (-1, values[slot]) for slot in compiled.slots]
         params = [tuple(row[i] if i >= 0 else value for i, value in plan) for row in rows]
         c.exec_driver_sql(compiled.sql, params)
