@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -39,3 +40,16 @@ async def next_batch(queue: asyncio.Queue[T], limit: int) -> list[T]:
     while len(batch) < limit and not queue.empty():
         batch.append(queue.get_nowait())
     return batch
+
+
+async def settle(future: asyncio.Future[T], work: Awaitable[T]) -> None:
+    """Run `work` and hand its result, or its exception, to `future`, unless that is settled already (its
+    waiter went away): how a group-commit writer writes a message alone when its batch failed."""
+    try:
+        result = await work
+    except Exception as e:
+        if not future.done():
+            future.set_exception(e)
+        return
+    if not future.done():
+        future.set_result(result)

@@ -21,7 +21,7 @@ from app.actions.chat import Sent, customer_message
 from app.actions.common import LOCKED_TICKETS, StoredMessage, message_event
 from app.actions.context import Context
 from app.actions.errors import Invalid
-from app.background import BackgroundTask, next_batch
+from app.background import BackgroundTask, next_batch, settle
 from app.bus import Event
 from app.db.bulk import Many
 from app.domain.models import Base
@@ -83,14 +83,9 @@ class ChatWriter(BackgroundTask):
                 )
                 slow = [p for p in batch if not p.future.done()]
             for p in slow:
-                self.ctx.spawn(self._one(p))
-
-    async def _one(self, p: _Pending) -> None:
-        try:
-            p.future.set_result(await customer_message(self.ctx, p.author.session_id, p.text, p.client_id))
-        except Exception as e:
-            if not p.future.done():
-                p.future.set_exception(e)
+                self.ctx.spawn(
+                    settle(p.future, customer_message(self.ctx, p.author.session_id, p.text, p.client_id))
+                )
 
     async def _commit(self, batch: list[_Pending]) -> list[_Pending]:
         """Write the batch in one transaction (one synchronous function, `_write`, through the session's

@@ -35,7 +35,7 @@ from app.actions.common import (
     ticket_event,
 )
 from app.actions.context import Context
-from app.background import BackgroundTask, next_batch
+from app.background import BackgroundTask, next_batch, settle
 from app.bus import Event
 from app.domain.models import Base, Quarantine
 from app.domain.types import utcnow
@@ -251,7 +251,7 @@ class InboundWriter(BackgroundTask):
                     "a batch of %d inbound messages failed; writing each alone", len(batch), exc_info=True
                 )
                 for p in batch:
-                    self.ctx.spawn(self._one(p))
+                    self.ctx.spawn(self._alone(p))
                 continue
             await self.ctx.publish([event for _received, events in results for event in events])
             for p, (received, _events) in zip(batch, results, strict=True):
@@ -259,15 +259,8 @@ class InboundWriter(BackgroundTask):
                     p.future.set_result(received)
             self._batch = []
 
-    async def _one(self, p: _Pending) -> None:
-        try:
-            received = await _receive(self.ctx, p.msg, p.raw, p.bot_inline)
-        except Exception as e:
-            if not p.future.done():
-                p.future.set_exception(e)
-            return
-        if not p.future.done():
-            p.future.set_result(received)
+    async def _alone(self, p: _Pending) -> None:
+        await settle(p.future, _receive(self.ctx, p.msg, p.raw, p.bot_inline))
 
     async def stop(self) -> None:
         """Stop batching; what was waiting is written one by one before this returns."""
@@ -277,7 +270,7 @@ class InboundWriter(BackgroundTask):
             left.append(self._queue.get_nowait())
         self._batch = []
         for p in left:
-            await self._one(p)
+            await self._alone(p)
 
 
 def _store_all(session: Session, batch: list[_Pending]) -> list[tuple[Received, list[Event]]]:

@@ -55,18 +55,19 @@ class Router:
         agent_ids = {int(a) for a in freed if a is not None}
         if agent_ids:
             return self._freed(agent_ids, queues)
-        if event.type in ("agent.presence", "agent.updated"):
-            self._no_agent -= queues  # an agent's side changed: these queues may be served again
-        for queue_id in queues:
-            self.wake(queue_id)
+        self._wake_queues(queues, agent_side=event.type in ("agent.presence", "agent.updated"))
         return None
 
     async def _freed(self, agent_ids: set[int], queues: set[int]) -> None:
-        """Agents with room again: their queues may be served again."""
+        """Agents with room again: their queues too."""
         async with self.ctx.db.read() as s:
             rows = await s.execute(select(AgentQueue.queue_id).where(AgentQueue.agent_id.in_(agent_ids)))
             queues.update(rows.scalars())
-        self._no_agent -= queues
+        self._wake_queues(queues, agent_side=True)
+
+    def _wake_queues(self, queues: set[int], agent_side: bool) -> None:
+        if agent_side:
+            self._no_agent -= queues  # an agent's side changed: these queues may be served again
         for queue_id in queues:
             self.wake(queue_id)
 
