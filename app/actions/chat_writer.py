@@ -146,10 +146,9 @@ def _write(c: Connection, batch: list[_Pending]) -> Written:
     stored = {
         e: Sent(mid, tid, seq, True) for e, mid, tid, seq in c.execute(_DEDUPE, {"ext": sorted(set(ext))})
     }
-    tickets = {
-        row.id: row._asdict()
-        for row in c.execute(_LOCK_TICKETS, {"ids": sorted({p.ticket_id for p in batch})})
-    }
+    locked = c.execute(_LOCK_TICKETS, {"ids": sorted({p.ticket_id for p in batch})})
+    keys = list(locked.keys())  # a dict per row by hand: Row._asdict() cost 15 µs a row, more than the read
+    tickets = {row.id: dict(zip(keys, row, strict=True)) for row in locked}
     fresh: list[tuple[_Pending, str, dict[str, Any], int, int]] = []  # with the ticket's seq and version
     repeats: list[tuple[_Pending, str]] = []
     in_batch: set[str] = set()
