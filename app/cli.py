@@ -1,4 +1,5 @@
-"""The `switchboard` command: serve, agents add, faq import. Every command first migrates the database."""
+"""The `switchboard` command: serve, agents (add, password, deactivate, activate), faq import. Every command
+first migrates the database."""
 
 from __future__ import annotations
 
@@ -34,6 +35,18 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--queues", default="", help="comma-separated queue names (default: general)")
     add.add_argument("--capacity", type=int, default=3, help="tickets at once (default 3)")
     add.add_argument("--phone", help="E.164 number calls are put through to, e.g. +14155550123")
+
+    pw = asub.add_parser("password", help="set an agent's password (their tokens are void, sockets close)")
+    add_flags(pw)
+    pw.add_argument("--email", required=True)
+    pw.add_argument("--password", required=True)
+    for verb, what in (
+        ("deactivate", "switch an agent off: no login, tokens void"),
+        ("activate", "switch back on"),
+    ):
+        switch = asub.add_parser(verb, help=what)
+        add_flags(switch)
+        switch.add_argument("--email", required=True)
 
     faq = sub.add_parser("faq", help="the FAQ knowledge base")
     fsub = faq.add_subparsers(dest="faq_command", required=True)
@@ -75,6 +88,21 @@ async def _agents_add(settings: Settings, args: argparse.Namespace) -> str:
         await ctx.db.close()
 
 
+async def _agents_change(settings: Settings, args: argparse.Namespace) -> str:
+    from app.actions import passwords
+
+    ctx = _context(settings)
+    try:
+        agent_id = await passwords.agent_id_by_email(ctx, args.email)
+        if args.agents_command == "password":
+            await passwords.set_password(ctx, agent_id, args.password)
+            return f"agent {agent_id} has a new password; their earlier tokens are void"
+        await passwords.set_active(ctx, agent_id, args.agents_command == "activate")
+        return f"agent {agent_id} {args.agents_command}d"
+    finally:
+        await ctx.db.close()
+
+
 async def _faq_import(settings: Settings, args: argparse.Namespace) -> str:
     from app.actions.faq import import_rows
 
@@ -107,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
 
             return serve(settings)
         if args.command == "agents":
-            print(asyncio.run(_agents_add(settings, args)))
+            run = _agents_add if args.agents_command == "add" else _agents_change
+            print(asyncio.run(run(settings, args)))
         elif args.command == "faq":
             print(asyncio.run(_faq_import(settings, args)))
     except (SettingsError, ActionError, OSError) as e:

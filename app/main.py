@@ -41,6 +41,7 @@ from app.http import (
 from app.http.errors import ApiError, on_action_error, on_api_error, on_http_exception, on_unexpected
 from app.http.hub import Hub
 from app.http.metrics import Metrics
+from app.http.ratelimit import Window
 from app.http.ws_agent import agent_socket, schedule_grace, supervisor_socket
 from app.http.ws_chat import chat_socket
 from app.routing.router import Router
@@ -225,4 +226,7 @@ def create_app(settings: Settings) -> Starlette:
         },
     )
     app.state.settings = settings
+    # failed logins from one client address, whichever accounts it tries (app.actions.login_throttle counts
+    # per account); per process. Behind a proxy every client has the proxy's address: a generous limit.
+    app.state.login_failures = Window(limit=30, period_s=600)
     return app

@@ -10,7 +10,9 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.actions import login_throttle
 from app.actions.common import SUPERVISORS
 from app.actions.context import Context
 from app.actions.errors import Conflict, Invalid, NotFound
@@ -94,6 +96,9 @@ class Principal:
 
 
 async def login(ctx: Context, email: str, password: str) -> tuple[str, Agent] | None:
+    """A new token, or None for a wrong email or password; raises Throttled (before looking at the
+    password) while the address is locked after failures in a row (app.actions.login_throttle)."""
+    await login_throttle.check(ctx, email)
     async with ctx.db.read() as s:
         agent = (
             await s.execute(select(Agent).where(Agent.email == email.strip().lower(), Agent.active.is_(True)))
@@ -101,20 +106,28 @@ async def login(ctx: Context, email: str, password: str) -> tuple[str, Agent] | 
     try:
         _hasher.verify(agent.password_hash if agent else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
-        return None
+        agent = None
     if agent is None:
+        await login_throttle.failed(ctx, email)
         return None
-    token = secrets.token_urlsafe(32)
     async with ctx.db.write() as s:
-        s.add(
-            AuthToken(
-                token_hash=_token_hash(token),
-                agent_id=agent.id,
-                epoch=agent.token_epoch,
-                expires_at=utcnow() + timedelta(seconds=ctx.settings.token_ttl_s),
-            )
-        )
+        await login_throttle.forget(s, email)
+        token = issue_token(ctx, s, agent)
     return token, agent
+
+
+def issue_token(ctx: Context, s: AsyncSession, agent: Agent) -> str:
+    """A new bearer token of the agent's current epoch, added to the caller's transaction."""
+    token = secrets.token_urlsafe(32)
+    s.add(
+        AuthToken(
+            token_hash=_token_hash(token),
+            agent_id=agent.id,
+            epoch=agent.token_epoch,
+            expires_at=utcnow() + timedelta(seconds=ctx.settings.token_ttl_s),
+        )
+    )
+    return token
 
 
 async def authenticate(ctx: Context, token: str) -> Principal | None:

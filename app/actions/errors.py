@@ -6,6 +6,7 @@ from __future__ import annotations
 class ActionError(Exception):
     status = 400
     code = "invalid"
+    headers: dict[str, str] | None = None  # HTTP headers of the answer (e.g. Retry-After)
 
     def __init__(self, message: str, code: str | None = None) -> None:
         super().__init__(message)

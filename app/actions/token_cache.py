@@ -2,11 +2,11 @@
 sender, the console's calls) would otherwise read the token and the agent's queues from the database.
 
 What can make a remembered answer wrong is dropped the moment this process hears of it, from any process
-through the bus: a revoked token (`auth.revoked`, on the token's topic) and an agent's changed queues
+through the bus: a revoked token (`auth.revoked`, on the token's topic), every token of an agent
+(`auth.revoked` naming the agent: a new password, an agent switched off) and an agent's changed queues
 (`agent.updated`). The action that revokes or changes also drops the entry itself, before its event comes
 back. A lookup that was under way while something was dropped is not remembered, so a revocation never
-loses a race against a request that read the token just before it. Anything else changes nothing the
-cache holds today (no password change or deactivation exists yet); `ttl_s` bounds how long a change made
+loses a race against a request that read the token just before it. `ttl_s` bounds how long a change made
 outside the service (straight in the database) can go unseen, and no entry outlives its token's expiry.
 """
 
@@ -64,6 +64,9 @@ class TokenCache(Generic[P]):
     def observe(self, event: Event) -> None:
         """Every event this process hears, from every process."""
         if event.type == "auth.revoked":
+            agent_id = event.data.get("agent_id")
+            if isinstance(agent_id, int):  # every token of the agent (a new password, an agent switched off)
+                self.drop_agent(agent_id)
             for topic in event.topics:
                 if topic.startswith(TOKEN_TOPIC):
                     self.drop_token(topic[len(TOKEN_TOPIC) :])

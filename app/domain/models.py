@@ -80,6 +80,17 @@ class AuthToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class LoginThrottle(Base):
+    """Failed logins in a row for one email address, known or not (so a lockout tells nothing about which
+    addresses are agents'), and until when further tries are refused."""
+
+    __tablename__ = "login_throttle"
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Customer(Base):
     __tablename__ = "customers"
     id: Mapped[int] = mapped_column(primary_key=True)

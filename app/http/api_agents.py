@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app.actions import agents, canned
+from app.actions import agents, canned, passwords
 from app.domain import queries
 from app.domain.models import Agent
 from app.domain.views import agent_view
@@ -33,6 +33,24 @@ async def me(request: Request) -> JSONResponse:
         return JSONResponse(agent_view(agent))
 
 
+async def change_password(request: Request) -> JSONResponse:
+    """
+    summary: Change the caller's password; every other token of theirs is void and its sockets close
+    requestBody: {content: {application/json: {schema: {type: object, required: [current_password, new_password], properties: {current_password: {type: string}, new_password: {type: string}}}}}}
+    responses:
+      200: {description: "{token}: the caller's new token"}
+      400: {description: the new password is too short or too long}
+      403: {description: the current password is wrong}
+    """
+    who = await require_agent(request)
+    body = await read_json(request)
+    current, new = body.get("current_password"), body.get("new_password")
+    if not isinstance(current, str) or not isinstance(new, str) or len(current) > passwords.MAX_PASSWORD:
+        raise ApiError(400, "invalid", "current_password and new_password are required strings")
+    token = await passwords.change_password(ctx_of(request), who.id, current, new)
+    return JSONResponse({"token": token})
+
+
 async def list_agents(request: Request) -> JSONResponse:
     """
     summary: Every active agent with presence, state (available, busy, away), queues and open tickets
@@ -46,28 +64,46 @@ async def list_agents(request: Request) -> JSONResponse:
 
 async def patch_agent(request: Request) -> JSONResponse:
     """
-    summary: Change an agent's queues or capacity (supervisors and admins)
-    requestBody: {content: {application/json: {schema: {type: object, properties: {queues: {type: array, items: {type: string}}, capacity: {type: integer}}}}}}
+    summary: Change an agent's queues or capacity (supervisors and admins), password or active flag (admins)
+    description: A new password or `active` false voids every token of the agent and closes its sockets.
+    requestBody: {content: {application/json: {schema: {type: object, properties: {queues: {type: array, items: {type: string}}, capacity: {type: integer}, password: {type: string}, active: {type: boolean}}}}}}
     responses:
       200: {description: the agent}
-      403: {description: not a supervisor}
+      403: {description: not a supervisor, or not an admin for password and active}
     """
-    await require_agent(request, role="supervisor")
+    who = await require_agent(request, role="supervisor")
     agent_id = _id(request, "agent_id", "agent id")
     body = await read_json(request)
-    unknown = set(body) - {"queues", "capacity"}
+    unknown = set(body) - {"queues", "capacity", "password", "active"}
     if unknown:
         raise ApiError(400, "unknown_field", f"unknown fields: {', '.join(sorted(unknown))}")
     queues, capacity = body.get("queues"), body.get("capacity")
+    password, active = body.get("password"), body.get("active")
     if queues is not None and (not isinstance(queues, list) or not all(isinstance(q, str) for q in queues)):
         raise ApiError(400, "invalid", "queues must be a list of queue names")
     if capacity is not None and (isinstance(capacity, bool) or not isinstance(capacity, int)):
         raise ApiError(400, "invalid", "capacity must be a whole number")
+    if password is not None and not isinstance(password, str):
+        raise ApiError(400, "invalid", "password must be a string")
+    if active is not None and not isinstance(active, bool):
+        raise ApiError(400, "invalid", "active must be true or false")
+    if (password is not None or active is not None) and who.role != "admin":
+        raise ApiError(403, "forbidden", "only admins set passwords or switch agents off")
+    if active is False and agent_id == who.id:
+        raise ApiError(400, "invalid", "admins cannot switch themselves off")
     ctx = ctx_of(request)
-    await agents.update_agent(ctx, agent_id, queues=queues, capacity=capacity)
+    if password is not None:
+        await passwords.set_password(ctx, agent_id, password)
+    if active is not None:
+        await passwords.set_active(ctx, agent_id, active)
+    if queues is not None or capacity is not None or not body:
+        await agents.update_agent(ctx, agent_id, queues=queues, capacity=capacity)
     async with ctx.db.read() as s:
+        agent = await s.get(Agent, agent_id)
+        if agent is None:
+            raise ApiError(404, "not_found", f"agent {agent_id} not found")
         found = [a for a in await queries.list_agents(s) if a["id"] == agent_id]
-    return JSONResponse(found[0])
+        return JSONResponse(found[0] if found else {**agent_view(agent), "active": agent.active})
 
 
 async def stats(request: Request) -> JSONResponse:
@@ -132,6 +168,7 @@ async def delete_canned(request: Request) -> Response:
 
 routes = [
     Route("/api/me", me, methods=["GET"]),
+    Route("/api/me/password", change_password, methods=["POST"]),
     Route("/api/agents", list_agents, methods=["GET"]),
     Route("/api/agents/{agent_id}", patch_agent, methods=["PATCH"]),
     Route("/api/stats", stats, methods=["GET"]),

@@ -10,10 +10,12 @@ from starlette.routing import Route
 from starlette.schemas import SchemaGenerator
 
 from app.actions import agents
+from app.actions.login_throttle import Throttled
 from app.domain import queries
 from app.domain.views import agent_view
 from app.http.auth import bearer, ctx_of, require_agent
 from app.http.errors import ApiError, read_json
+from app.http.ratelimit import Window
 
 schemas = SchemaGenerator(
     {
@@ -33,13 +35,20 @@ async def token(request: Request) -> JSONResponse:
     responses:
       200: {description: "{token, agent: {id, name, email, role}}"}
       401: {description: wrong email or password}
+      429: {description: "too many failed logins for this address or from this client (Retry-After)"}
     """
     body = await read_json(request)
     email, password = body.get("email"), body.get("password")
     if not isinstance(email, str) or not isinstance(password, str) or len(password) > 1024:
         raise ApiError(400, "invalid", "email and password are required strings")
+    client = request.client.host if request.client else ""
+    failures: Window = request.app.state.login_failures
+    wait = failures.retry_after(client)
+    if wait > 0:
+        raise Throttled(wait)
     result = await agents.login(ctx_of(request), email, password)
     if result is None:
+        failures.hit(client)
         raise ApiError(401, "bad_credentials", "wrong email or password")
     tok, agent = result
     return JSONResponse({"token": tok, "agent": agent_view(agent)})

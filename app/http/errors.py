@@ -37,7 +37,7 @@ async def on_api_error(_request: Request, exc: Exception) -> Response:
 
 async def on_action_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ActionError)
-    return error_response(exc.status, exc.code, exc.message)
+    return error_response(exc.status, exc.code, exc.message, exc.headers)
 
 
 async def on_http_exception(_request: Request, exc: Exception) -> Response:

@@ -156,6 +156,29 @@ def test_agents_add_short_password_fails_clearly(database_url: str, tmp_path: Pa
     assert ok.returncode == 0, ok.stderr
 
 
+def test_agents_password_deactivate_and_activate(database_url: str, tmp_path: Path) -> None:
+    assert run(add_agent_args("ana@example.com"), tmp_path, database_url).returncode == 0
+    changed = run(
+        ["agents", "password", "--email", "ANA@example.com", "--password", "set-by-cli-1"],
+        tmp_path,
+        database_url,
+    )
+    assert changed.returncode == 0, changed.stderr
+    asyncio.run(_login(database_url, "ana@example.com", "set-by-cli-1"))
+    off = run(["agents", "deactivate", "--email", "ana@example.com"], tmp_path, database_url)
+    assert off.returncode == 0 and "deactivated" in off.stdout, off.stderr
+    agent, _ = asyncio.run(_agent_row(database_url, "ana@example.com"))
+    assert agent is not None and not agent.active
+    on = run(["agents", "activate", "--email", "ana@example.com"], tmp_path, database_url)
+    assert on.returncode == 0, on.stderr
+    asyncio.run(_login(database_url, "ana@example.com", "set-by-cli-1"))
+    fails_clearly(run(["agents", "deactivate", "--email", "zed@example.com"], tmp_path, database_url), "zed")
+    short = run(
+        ["agents", "password", "--email", "ana@example.com", "--password", "x"], tmp_path, database_url
+    )
+    fails_clearly(short, "password")
+
+
 # ---------------------------------------------------------------------------------------------------------
 # faq import
 # ---------------------------------------------------------------------------------------------------------

@@ -190,6 +190,26 @@ async def test_a_logout_on_one_process_revokes_the_token_on_the_other_at_once(cl
     await agent.close()
 
 
+async def test_a_password_change_on_one_process_voids_the_tokens_and_sockets_on_the_other(
+    cluster: Cluster,
+) -> None:
+    a, b, _env = cluster
+    agent, _agent_id, token = await _agent(b, 0)  # a socket on B
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=b.base, timeout=10, headers=headers) as on_b:
+        assert (await on_b.get("/api/me")).status_code == 200
+        assert (await on_b.get("/api/me")).status_code == 200  # from B's cache
+        async with httpx.AsyncClient(base_url=a.base, timeout=10, headers=headers) as on_a:
+            change = {"current_password": PASSWORD, "new_password": "changed-on-a-1"}
+            assert (await on_a.post("/api/me/password", json=change)).status_code == 200
+        started = time.monotonic()
+        while (await on_b.get("/api/me")).status_code == 200:
+            assert time.monotonic() - started < 2.0, "B still accepts a token of the old password"
+            await asyncio.sleep(0.02)
+    await asyncio.wait_for(agent.closed.wait(), 5)
+    assert agent.conn.close_code == 4401
+
+
 async def test_racing_handoffs_on_both_processes(cluster: Cluster) -> None:
     a, b, _env = cluster
     agents = [await _agent(a, 0), await _agent(b, 1), await _agent(b, 2)]

@@ -13,7 +13,7 @@ import asyncio
 from typing import Any
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import select
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from app.domain.models import Agent
@@ -49,6 +49,7 @@ HTTP_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/customers/{customer_id}/history"): AGENT,
     ("POST", "/api/customers/{customer_id}/merge"): AGENT,
     ("GET", "/api/me"): AGENT,
+    ("POST", "/api/me/password"): AGENT,
     ("GET", "/api/agents"): AGENT,
     ("PATCH", "/api/agents/{agent_id}"): SUPERVISOR,
     ("GET", "/api/stats"): SUPERVISOR,
@@ -272,8 +273,9 @@ async def test_twilio_webhooks_refuse_unsigned(database_url: str) -> None:
 
 
 async def test_revoked_and_stale_tokens(world: World) -> None:
-    """A logged-out token, a token issued before the password epoch moved (what a password change does), and
-    a deactivated agent's token all answer 401, and a socket open with the revoked token is closed (4401)."""
+    """A logged-out token, every token issued before a password change, and a switched-off agent's token
+    all answer 401, even just after being remembered (app.actions.token_cache), and a socket open with the
+    revoked token is closed (4401). tests/security/test_sessions.py covers the password changes in full."""
     server = world.server
     ws = await server.agent_socket(world.ana)
     async with server.client(world.ana) as ana:
@@ -281,22 +283,23 @@ async def test_revoked_and_stale_tokens(world: World) -> None:
         assert (await ana.get("/api/me")).status_code == 401
     await asyncio.wait_for(ws.closed.wait(), 5)
     assert ws.conn.close_code == 4401
-    # the token epoch (bumped on a password change: app/domain/models.py) voids tokens issued before
     ben_again, _ = await server.token("ben@example.com")
     for tok in (world.ben, ben_again):
         async with server.client(tok) as c:
             assert (await c.get("/api/me")).status_code == 200  # and remembered (app.actions.token_cache)
-    async with server.ctx.db.write() as s:
-        await s.execute(
-            update(Agent).where(Agent.id == world.ben_id).values(token_epoch=Agent.token_epoch + 1)
-        )
-    server.ctx.tokens.drop_agent(world.ben_id)  # what the change must also do, as logout drops its token
+    async with server.client(world.adm) as adm:
+        r = await adm.patch(f"/api/agents/{world.ben_id}", json={"password": "a-new-secret-456"})
+        assert r.status_code == 200, r.text
     for tok in (world.ben, ben_again):
         async with server.client(tok) as c:
             assert (await c.get("/api/me")).status_code == 401
     adm2, _ = await server.token("adm@example.com")
-    async with server.ctx.db.write() as s:
-        await s.execute(update(Agent).where(Agent.email == "sue@example.com").values(active=False))
+    async with server.ctx.db.read() as s:
+        sue_id = (await s.execute(select(Agent.id).where(Agent.email == "sue@example.com"))).scalar_one()
+    async with server.client(world.sue) as c:
+        assert (await c.get("/api/me")).status_code == 200
+    async with server.client(world.adm) as adm:
+        assert (await adm.patch(f"/api/agents/{sue_id}", json={"active": False})).status_code == 200
     async with server.client(world.sue) as c:
         assert (await c.get("/api/me")).status_code == 401
     async with server.client() as c:
