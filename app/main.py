@@ -15,6 +15,7 @@ from typing import IO
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.routing import WebSocketRoute
 
 from app.actions import agents, kv
@@ -38,6 +39,7 @@ from app.http import (
     twilio_sms,
     twilio_voice,
 )
+from app.http.drop import ExposeDrop
 from app.http.errors import ApiError, on_action_error, on_api_error, on_http_exception, on_unexpected
 from app.http.hub import Hub
 from app.http.metrics import Metrics
@@ -218,6 +220,7 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
+        middleware=[Middleware(ExposeDrop)],
         exception_handlers={
             ApiError: on_api_error,
             ActionError: on_action_error,

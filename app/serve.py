@@ -69,6 +69,9 @@ def uvicorn_config(settings: Settings, **overrides: Any) -> uvicorn.Config:
         "log_level": settings.log_level,
         "ws": "websockets-sansio",
         "ws_max_size": WS_PROTOCOL_LIMIT,
+        # a peer that stopped answering (gone without a goodbye) is closed within twice this
+        "ws_ping_interval": settings.ws_ping_s,
+        "ws_ping_timeout": settings.ws_ping_s,
         # deflate roughly halves websocket throughput and doubles an idle socket's memory
         "ws_per_message_deflate": False,
         "proxy_headers": False,

@@ -43,6 +43,9 @@ class Settings:
     presence_expiry_s: float = 45.0
     # Largest websocket text frame the application accepts (bytes of UTF-8).
     max_frame_bytes: int = 64 * 1024
+    # Every socket is pinged this often; one that has not answered within as long again is closed (a dead
+    # peer goes within twice this).
+    ws_ping_s: float = 20.0
     # Lifetime of an agent's bearer token.
     token_ttl_s: int = 12 * 3600
     log_level: str = "info"
@@ -82,6 +85,7 @@ ENV_NAMES: dict[str, str] = {
     "presence_heartbeat_s": "SWITCHBOARD_PRESENCE_HEARTBEAT_S",
     "presence_expiry_s": "SWITCHBOARD_PRESENCE_EXPIRY_S",
     "max_frame_bytes": "SWITCHBOARD_MAX_FRAME_BYTES",
+    "ws_ping_s": "SWITCHBOARD_WS_PING_S",
     "token_ttl_s": "SWITCHBOARD_TOKEN_TTL_S",
     "log_level": "SWITCHBOARD_LOG_LEVEL",
     "workers": "SWITCHBOARD_WORKERS",
@@ -146,6 +150,8 @@ def load(env: Mapping[str, str] | None = None, args: argparse.Namespace | None =
     settings = Settings(**values)  # type: ignore[arg-type]
     if settings.max_frame_bytes < 1024:
         raise SettingsError("SWITCHBOARD_MAX_FRAME_BYTES must be at least 1024")
+    if not 0.1 <= settings.ws_ping_s <= 3600:
+        raise SettingsError("SWITCHBOARD_WS_PING_S must be between 0.1 and 3600")
     if not 1 <= settings.workers <= 64:
         raise SettingsError("--workers must be between 1 and 64")
     if settings.workers > 1 and settings.database_url.startswith("sqlite"):

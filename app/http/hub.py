@@ -1,7 +1,9 @@
 """This process's sockets, by topic, and the delivery of bus events to them.
 
 Each socket has one writer task fed by a bounded queue, so a slow client never stalls the others; one that
-falls too far behind is closed and catches up from the database when it reconnects.
+falls too far behind is closed (1013) and catches up from the database when it reconnects. One that stopped
+reading altogether, so that not even the close frame gets through, is dropped `STUCK_S` later
+(app.http.drop).
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketState
 
 from app.bus import Event
+from app.http.drop import drop_of
 from app.http.metrics import Metrics
 
 log = logging.getLogger(__name__)
 QUEUE_LIMIT = 2000
+STUCK_S = 2.0  # after falling behind, how long the writer has to close the socket before it is dropped
 
 Render = Callable[[Event], Awaitable[list[dict[str, Any]]]]
 
@@ -33,15 +37,29 @@ class Conn:
         self.topics: set[str] = set()
         self.queue: asyncio.Queue[Event | dict[str, Any] | None] = asyncio.Queue(QUEUE_LIMIT)
         self.overflowed = False
+        self.finished = False  # the writer is done: the socket is closed or closing
 
-    def push(self, item: Event | dict[str, Any]) -> None:
+    def push(self, item: Event | dict[str, Any]) -> bool:
+        """Queue an event or a frame; False when this one made the socket fall too far behind."""
+        if self.overflowed:
+            return True
         try:
             self.queue.put_nowait(item)
+            return True
         except asyncio.QueueFull:
             self.overflowed = True
             with contextlib.suppress(asyncio.QueueFull):
                 self.queue.get_nowait()
                 self.queue.put_nowait(None)  # tells the writer to close
+            asyncio.get_running_loop().call_later(STUCK_S, self._drop_if_stuck)
+            return False
+
+    def _drop_if_stuck(self) -> None:
+        """The writer did not get to close the socket: the peer reads nothing, drop the connection."""
+        drop = drop_of(self.ws.scope)
+        if not self.finished and drop is not None:
+            log.info("%s socket reads nothing; dropping the connection", self.kind)
+            drop()
 
     async def writer(self) -> None:
         """Send what is queued, in order. A failure is logged and closes the socket: the client reconnects
@@ -54,6 +72,8 @@ class Conn:
             log.exception("%s socket writer failed; closing the socket", self.kind)
             with contextlib.suppress(Exception):
                 await self.ws.close(code=1011, reason="server error: reconnect")
+        finally:
+            self.finished = True
 
     async def _write(self) -> None:
         while True:
@@ -115,7 +135,8 @@ class Hub:
             for conn in self._by_topic.get(topic, ()):
                 if conn not in seen:
                     seen.add(conn)
-                    conn.push(event)
+                    if not conn.push(event):
+                        self.metrics.dropped.inc()
         for listener in self.listeners:
             listener(event)
 
