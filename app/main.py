@@ -13,6 +13,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import IO
 
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -40,7 +42,14 @@ from app.http import (
     twilio_voice,
 )
 from app.http.drop import ExposeDrop
-from app.http.errors import ApiError, on_action_error, on_api_error, on_http_exception, on_unexpected
+from app.http.errors import (
+    ApiError,
+    on_action_error,
+    on_api_error,
+    on_database_error,
+    on_http_exception,
+    on_unexpected,
+)
 from app.http.hub import Hub
 from app.http.metrics import Metrics
 from app.http.ratelimit import Window
@@ -224,6 +233,9 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers={
             ApiError: on_api_error,
             ActionError: on_action_error,
+            DBAPIError: on_database_error,
+            OSError: on_database_error,
+            SATimeoutError: on_database_error,
             HTTPException: on_http_exception,
             Exception: on_unexpected,
         },

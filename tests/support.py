@@ -191,3 +191,26 @@ def sms_text(n: int, sender: str, body: str | None = None) -> InboundMessage:
         {"MessageSid": f"SM{n:032d}", "AccountSid": "AC" + "0" * 32, "From": sender, "To": "+15005550006",
          "Body": f"text {n}" if body is None else body, "NumMedia": "0"}
     )  # fmt: skip
+
+
+async def customer_texts(database_url: str) -> list[tuple[str, str]]:
+    """What customers sent, as stored: (channel, text) sorted, the text of a mail being its subject."""
+    from sqlalchemy import select
+
+    from app.db.engine import Database
+    from app.domain.models import Message
+
+    db = Database(database_url)
+    try:
+        async with db.read() as s:
+            rows = (
+                await s.execute(
+                    select(Message.channel, Message.body, Message.meta).where(Message.author == "customer")
+                )
+            ).all()
+    finally:
+        await db.close()
+    return sorted(
+        (channel, str((meta or {}).get("subject") if channel == "email" else body).strip())
+        for channel, body, meta in rows
+    )

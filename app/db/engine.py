@@ -12,11 +12,48 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import sqlalchemy.exc
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from app.db.inline import Checkpointer, inline_creator
+
+# what a database that is away for a moment raises: connections refused or reset, a server restarting
+# (asyncpg: CannotConnectNowError, a subclass of PostgresConnectionError), the pool's own timeout, SQLite's
+# "database is locked" (an OperationalError)
+_AWAY: tuple[type[BaseException], ...] = (
+    OSError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+)
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) says the database is unreachable for now, rather than a bug."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, _AWAY) or (
+            isinstance(cur, sqlalchemy.exc.DBAPIError) and cur.connection_invalidated
+        ):
+            return True
+        if type(cur).__module__.startswith("asyncpg") and type(cur).__name__ in _ASYNCPG_AWAY:
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
+_ASYNCPG_AWAY = {
+    "ConnectionDoesNotExistError",
+    "CannotConnectNowError",
+    "ConnectionFailureError",
+    "InterfaceError",
+    "AdminShutdownError",
+    "CrashShutdownError",
+}
 
 
 def normalise_url(url: str) -> str:

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from app.actions.errors import ActionError
+from app.db.engine import unavailable
 
 log = logging.getLogger(__name__)
 MAX_JSON_BYTES = 1024 * 1024
@@ -44,6 +45,21 @@ async def on_http_exception(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
     return error_response(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
+
+
+async def on_database_error(request: Request, exc: Exception) -> Response:
+    """The database (or another service the request needs) is away for a moment: restarting, unreachable,
+    busy. 503 with Retry-After, so callers that retry (Twilio, relays, the console) do; any other database
+    error is ours, a 500."""
+    if not unavailable(exc):
+        return await on_unexpected(request, exc)
+    log.warning("unavailable on %s %s: %r", request.method, request.url.path, exc)
+    return error_response(
+        503,
+        "unavailable",
+        "a service this request needs is unavailable; try again shortly",
+        {"Retry-After": "5"},
+    )
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:

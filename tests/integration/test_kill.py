@@ -14,13 +14,10 @@ from pathlib import Path
 
 import aiosmtplib
 import httpx
-from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from app.db.engine import Database
-from app.domain.models import Message
 from tests.nodes import Node
-from tests.support import WS, free_port
+from tests.support import WS, customer_texts, free_port
 
 TOKEN = "kill-test-twilio-token"
 WIDGETS = 4
@@ -111,21 +108,10 @@ async def _until(check: Callable[[], bool], timeout: float) -> None:  # noqa: AS
 
 
 async def _stored(database_url: str) -> dict[str, list[str]]:
-    """The bodies (mail: subjects) of the customers' messages, per channel."""
-    db = Database(database_url)
-    try:
-        async with db.read() as s:
-            rows = (
-                await s.execute(
-                    select(Message.channel, Message.body, Message.meta).where(Message.author == "customer")
-                )
-            ).all()
-    finally:
-        await db.close()
+    """The texts (mail: subjects) of the customers' messages, per channel."""
     out: dict[str, list[str]] = {}
-    for channel, body, meta in rows:
-        text = (meta or {}).get("subject") if channel == "email" else body
-        out.setdefault(channel, []).append(str(text or body).strip())
+    for channel, text in await customer_texts(database_url):
+        out.setdefault(channel, []).append(text)
     return out
 
 
