@@ -17,7 +17,7 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from app.bus import Event
+from app.bus import GAP, Event
 from app.domain.types import utcnow
 
 P = TypeVar("P")
@@ -62,8 +62,12 @@ class TokenCache(Generic[P]):
             del self._entries[key]
 
     def observe(self, event: Event) -> None:
-        """Every event this process hears, from every process."""
-        if event.type == "auth.revoked":
+        """Every event this process hears, from every process; after a gap in the bus (a revocation may have
+        been missed) nothing is remembered."""
+        if event.type == GAP:
+            self.generation += 1
+            self._entries.clear()
+        elif event.type == "auth.revoked":
             agent_id = event.data.get("agent_id")
             if isinstance(agent_id, int):  # every token of the agent (a new password, an agent switched off)
                 self.drop_agent(agent_id)

@@ -1,5 +1,5 @@
 """The event bus: one small interface, an in-process backend and a Redis pub/sub backend."""
 
-from app.bus.base import Bus, Deliver, Event, make_bus
+from app.bus.base import GAP, Bus, Deliver, Event, make_bus
 
-__all__ = ["Bus", "Deliver", "Event", "make_bus"]
+__all__ = ["GAP", "Bus", "Deliver", "Event", "make_bus"]

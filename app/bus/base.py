@@ -33,6 +33,10 @@ class Event:
 # Called for every event on every process, in publish order; must not block.
 Deliver = Callable[[Event], None]
 
+# Delivered by a bus, to its own process only, when it may have lost events (its connection dropped and
+# came back): whatever was built from events may be stale, and its clients must catch up from the database.
+GAP = "bus.gap"
+
 
 class Bus(Protocol):
     async def start(self, deliver: Deliver) -> None: ...

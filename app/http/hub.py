@@ -16,7 +16,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketState
 
-from app.bus import Event
+from app.bus import GAP, Event
 from app.http.drop import drop_of
 from app.http.metrics import Metrics
 
@@ -82,6 +82,9 @@ class Conn:
                 if self.overflowed:
                     await self.ws.close(code=1013, reason="too slow: reconnect to catch up")
                 return
+            if isinstance(item, Event) and item.type == GAP:
+                await self.ws.close(code=1012, reason="missed events: reconnect to catch up")
+                return
             if isinstance(item, Event) and item.type == "auth.revoked":
                 await self.ws.send_json({"type": "error", "code": "unauthorized", "message": "signed out"})
                 await self.ws.close(code=4401, reason="token revoked")
@@ -128,10 +131,12 @@ class Hub:
         conn.topics.clear()
 
     def deliver(self, event: Event) -> None:
-        """Called by the bus for every event, on every process."""
+        """Called by the bus for every event, on every process. After a gap in the bus (GAP) every socket
+        of this process is closed (1012): its client reconnects and catches up from the database."""
         self.metrics.events.labels(event.type).inc()
         seen: set[Conn] = set()
-        for topic in event.topics:
+        topics = list(self._by_topic) if event.type == GAP else event.topics
+        for topic in topics:
             for conn in self._by_topic.get(topic, ()):
                 if conn not in seen:
                     seen.add(conn)

@@ -6,7 +6,7 @@ import time
 from datetime import timedelta
 
 from app.actions.token_cache import TokenCache
-from app.bus import Event
+from app.bus import GAP, Event
 from app.domain.types import utcnow
 
 LATER = utcnow() + timedelta(hours=1)
@@ -24,6 +24,12 @@ def test_remembered_until_revoked_or_the_agent_changes() -> None:
     assert cache.get("h2") is None and cache.get("h3") == "ben"
     cache.observe(Event("message.created", 5, {"agent_id": 8}, ("token:h3",)))  # not a change of hers
     assert cache.get("h3") == "ben"
+    cache.put("h4", 9, LATER, "cy", cache.generation)
+    cache.observe(Event("auth.revoked", 0, {"agent_id": 9}, ()))  # every token of agent 9 (a new password)
+    assert cache.get("h4") is None and cache.get("h3") == "ben"
+    generation = cache.generation
+    cache.observe(Event(GAP, 0, {}, ()))  # the bus lost events: a revocation may be among them
+    assert cache.get("h3") is None and cache.generation > generation
 
 
 def test_a_lookup_that_raced_a_revocation_is_not_remembered() -> None:
