@@ -13,14 +13,19 @@ import urllib.parse
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 from twilio.request_validator import RequestValidator
 
+from app.actions.outbound import MAX_ATTEMPTS
 from app.db.migrate import upgrade
+from app.domain.models import Message
+from app.domain.types import utcnow
 from app.main import create_app
 from config.settings import SettingsError
 from tests.support import LiveServer, free_port, make_settings
@@ -292,3 +297,61 @@ def test_twilio_sid_without_token_refuses_to_start() -> None:
     settings = make_settings("sqlite+aiosqlite:///:memory:", twilio_account_sid=SID, twilio_auth_token="")
     with pytest.raises(SettingsError, match="TWILIO_AUTH_TOKEN"):
         create_app(settings)
+
+
+async def test_twilio_down_is_retried_with_backoff_then_failed_and_never_sent_twice(sms: Sms) -> None:
+    number = "+14155550123"
+    assert (await sms.text(number, "agent please", "SM" + "f" * 32)).status_code == 200
+    tid = (await wait(lambda: customer_tickets(sms, number)))[0]["id"]
+    deliverer = sms.server._app.state.deliverer
+
+    async def status(mid: int) -> str:
+        async with sms.server.client(sms.token) as api:
+            msgs = (await api.get(f"/api/tickets/{tid}")).json()["messages"]
+        return str(next(m["status"] for m in msgs if m["id"] == mid))
+
+    async def due_now(mid: int, attempts: int | None = None) -> None:
+        """Bring the next try forward (rather than wait out the backoff) and wake the deliverer."""
+        values: dict[str, Any] = {"next_attempt_at": utcnow()}
+        if attempts is not None:
+            values["attempts"] = attempts
+        async with sms.server.ctx.db.write() as s:
+            await s.execute(update(Message).where(Message.id == mid).values(**values))
+        deliverer._wake.set()
+
+    async with sms.server.client(sms.token) as api:
+        sms.twilio.fail_with = [503, 500]  # Twilio has an outage: the first two tries fail
+        mid = (await api.post(f"/api/tickets/{tid}/messages", json={"body": "are you there?"})).json()["id"]
+        assert await wait(lambda: len(sms.twilio.fail_with) == 1)
+        assert await status(mid) == "queued" and not sms.twilio.sent
+        async with sms.server.ctx.db.read() as s:
+            row = await s.get(Message, mid)
+            assert row is not None and row.attempts == 1
+            # backed off: the next try is half a minute away, not now
+            assert row.next_attempt_at is not None and row.next_attempt_at > utcnow() + timedelta(seconds=20)
+        await due_now(mid)
+        assert await wait(lambda: not sms.twilio.fail_with)
+        assert await status(mid) == "queued" and not sms.twilio.sent
+        await due_now(mid)
+        assert await wait(lambda: len(sms.twilio.sent) == 1)
+
+        async def sent() -> bool:
+            return await status(mid) == "sent"
+
+        assert await wait(sent)
+        await due_now(mid)  # a stray wake-up sends nothing again
+        await asyncio.sleep(0.5)
+        assert [x["Body"] for x in sms.twilio.sent] == ["are you there?"]
+        # an outage that outlasts every try: marked failed, and shown as such
+        sms.twilio.fail_with = [503]
+        late = (await api.post(f"/api/tickets/{tid}/messages", json={"body": "still there?"})).json()["id"]
+        assert await wait(lambda: not sms.twilio.fail_with)
+        sms.twilio.fail_with = [503]
+        await due_now(late, attempts=MAX_ATTEMPTS)
+        assert await wait(lambda: not sms.twilio.fail_with)
+
+        async def failed() -> bool:
+            return await status(late) == "failed"
+
+        assert await wait(failed)
+        assert len(sms.twilio.sent) == 1
