@@ -43,6 +43,9 @@ class Settings:
     presence_expiry_s: float = 45.0
     # Largest websocket text frame the application accepts (bytes of UTF-8).
     max_frame_bytes: int = 64 * 1024
+    # The secret the embedding site signs its user ids with (HMAC-SHA256) to identify widget visitors;
+    # empty: every visitor is anonymous.
+    widget_secret: str = ""
     # Every socket is pinged this often; one that has not answered within as long again is closed (a dead
     # peer goes within twice this).
     ws_ping_s: float = 20.0
@@ -86,6 +89,7 @@ ENV_NAMES: dict[str, str] = {
     "presence_expiry_s": "SWITCHBOARD_PRESENCE_EXPIRY_S",
     "max_frame_bytes": "SWITCHBOARD_MAX_FRAME_BYTES",
     "ws_ping_s": "SWITCHBOARD_WS_PING_S",
+    "widget_secret": "SWITCHBOARD_WIDGET_SECRET",
     "token_ttl_s": "SWITCHBOARD_TOKEN_TTL_S",
     "log_level": "SWITCHBOARD_LOG_LEVEL",
     "workers": "SWITCHBOARD_WORKERS",

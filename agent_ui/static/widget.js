@@ -5,6 +5,11 @@
  * Embed with:
  *   <script src="https://support.example.com/widget.js" defer data-title="Chat with us"></script>
  *
+ * For a signed-in user of the site, add data-user-id="ID" and data-user-hash="HMAC" (hex HMAC-SHA256
+ * of the id with the site's widget secret, computed on the site's server): that user finds their
+ * conversation on every device. When the signed-in user changes (or signs out), this browser forgets
+ * the previous user's conversation.
+ *
  * Plain ES2020, no dependencies, no network access other than the
  * websocket to the server the script itself was loaded from.
  *
@@ -47,6 +52,8 @@
     return u.href;
   })();
   const TITLE = ((SCRIPT && SCRIPT.getAttribute("data-title")) || "").trim() || "Chat with us";
+  const USER_ID = ((SCRIPT && SCRIPT.getAttribute("data-user-id")) || "").trim();
+  const USER_HASH = ((SCRIPT && SCRIPT.getAttribute("data-user-hash")) || "").trim();
 
   const BACKOFF_BASE_MS = 500;
   const BACKOFF_FACTOR = 2;
@@ -379,6 +386,13 @@ textarea:focus, .name-row input:focus { outline: 2px solid var(--sb-accent); out
   // ---------------------------------------------------------------------------
   // State
   // ---------------------------------------------------------------------------
+  if ((store.get("user_id") || "") !== USER_ID) {
+    // Another signed-in user than the one this browser last chatted as (or none now): their
+    // conversation, transcript and unsent messages are not this user's to see.
+    for (const key of ["visitor_token", "transcript", "last_seq", "outbox", "name"]) store.remove(key);
+    if (USER_ID) store.set("user_id", USER_ID);
+    else store.remove("user_id");
+  }
   let visitorToken = store.get("visitor_token") || null;
   let conversationId = null;
   let lastSeq = 0;
@@ -841,6 +855,10 @@ textarea:focus, .name-row input:focus { outline: 2px solid var(--sb-accent); out
       }
       const name = store.get("name") || "";
       if (name) hello.name = name;
+      if (USER_ID && USER_HASH) {
+        hello.user_id = USER_ID;
+        hello.user_hash = USER_HASH;
+      }
       helloName = name;
       sentToken = visitorToken;
       helloSentOn = sock;
@@ -1143,9 +1161,10 @@ textarea:focus, .name-row input:focus { outline: 2px solid var(--sb-accent); out
 
   function boot() {
     init();
-    // Returning visitors (or unsent messages) reconnect straight away so new replies show up
-    // as unread; first-time visitors only connect once they open the chat.
-    if (visitorToken || outbox.length) startConnection();
+    // Returning visitors (or unsent messages) and signed-in users (who may have a conversation from
+    // another device) connect straight away so new replies show up as unread; first-time anonymous
+    // visitors only connect once they open the chat.
+    if (visitorToken || outbox.length || (USER_ID && USER_HASH)) startConnection();
   }
 
   if (document.body) boot();

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from app.actions import chat
+from app.actions import chat, widget_identity
 from app.actions.chat_writer import Author, ChatWriter
 from app.actions.context import Context
 from app.actions.errors import ActionError
@@ -112,12 +112,19 @@ async def chat_socket(ws: WebSocket) -> None:
         last_seq = hello.get("last_seq")
         if isinstance(last_seq, bool) or not isinstance(last_seq, int) or last_seq < 0:
             last_seq = 0
-        visitor = await chat.hello(
-            ctx,
+        token, name, email = (
             opt_str(hello, "visitor_token", 200) or None,
             opt_str(hello, "name", 200),
             opt_str(hello, "email"),
         )
+        user_id, user_hash = opt_str(hello, "user_id", 200), opt_str(hello, "user_hash", 200)
+        identified = bool(user_id) and widget_identity.verified(
+            ctx.settings.widget_secret, user_id, user_hash
+        )
+        if identified:
+            visitor = await widget_identity.hello_as_user(ctx, token, user_id, name, email)
+        else:
+            visitor = await chat.hello(ctx, token, name, email)
         if visitor.token != hello.get("visitor_token"):
             last_seq = 0  # a new visitor has seen nothing
         conn = WidgetConn(ws, ctx, last_seq)
@@ -125,6 +132,15 @@ async def chat_socket(ws: WebSocket) -> None:
             {"type": "welcome", "visitor_token": visitor.token, "conversation_id": visitor.ticket_id}
         )
         writer = asyncio.create_task(conn.writer())
+        if (user_id or user_hash) and not identified:
+            conn.push(
+                {
+                    "type": "error",
+                    "code": "bad_identity",
+                    "message": "user_hash does not sign user_id, or the server has no widget secret: "
+                    "you are an anonymous visitor",
+                }
+            )
         if visitor.ticket_id is not None:
             conn.follow(hub, visitor.ticket_id)
         author = Author(visitor.session_id, visitor.visitor_id, visitor.name)
