@@ -89,16 +89,20 @@ async def _agents_add(settings: Settings, args: argparse.Namespace) -> str:
 
 
 async def _agents_change(settings: Settings, args: argparse.Namespace) -> str:
-    from app.actions import passwords
+    from app.actions import audit, passwords
 
     ctx = _context(settings)
     try:
         agent_id = await passwords.agent_id_by_email(ctx, args.email)
         if args.agents_command == "password":
             await passwords.set_password(ctx, agent_id, args.password)
-            return f"agent {agent_id} has a new password; their earlier tokens are void"
-        await passwords.set_active(ctx, agent_id, args.agents_command == "activate")
-        return f"agent {agent_id} {args.agents_command}d"
+            done = f"agent {agent_id} has a new password; their earlier tokens are void"
+        else:
+            await passwords.set_active(ctx, agent_id, args.agents_command == "activate")
+            done = f"agent {agent_id} {args.agents_command}d"
+        detail = {"agent_id": agent_id, "email": args.email.strip().lower(), "by": "command line"}
+        await audit.record(ctx, f"cli.agents.{args.agents_command}", detail=detail)
+        return done
     finally:
         await ctx.db.close()
 

@@ -41,6 +41,7 @@ from app.http import (
     twilio_sms,
     twilio_voice,
 )
+from app.http.audit import AuditTrail
 from app.http.drop import ExposeDrop
 from app.http.errors import (
     ApiError,
@@ -229,7 +230,7 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(ExposeDrop)],
+        middleware=[Middleware(ExposeDrop), Middleware(AuditTrail)],
         exception_handlers={
             ApiError: on_api_error,
             ActionError: on_action_error,

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app.actions import agents, canned, passwords
+from app.actions import agents, audit, canned, passwords
 from app.domain import queries
 from app.domain.models import Agent
 from app.domain.views import agent_view
@@ -166,7 +166,35 @@ async def delete_canned(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def list_audit(request: Request) -> JSONResponse:
+    """
+    summary: The audit log, newest first (admins)
+    parameters:
+      - {name: agent_id, in: query, schema: {type: integer}}
+      - {name: action, in: query, schema: {type: string}}
+      - {name: before, in: query, schema: {type: integer}}
+      - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 500}}
+    responses:
+      200: {description: "{items: [{id, at, agent_id, agent_email, action, method, path, status, client, detail}]}"}
+      403: {description: not an admin}
+    """
+    await require_agent(request, role="admin")
+    q = request.query_params
+    limit = int_param(q.get("limit"), "limit") or 100
+    if not 1 <= limit <= audit.MAX_LIMIT:
+        raise ApiError(400, "invalid", f"limit must be 1 to {audit.MAX_LIMIT}")
+    items = await audit.entries(
+        ctx_of(request),
+        agent_id=int_param(q.get("agent_id"), "agent_id"),
+        action=q.get("action") or None,
+        before=int_param(q.get("before"), "before"),
+        limit=limit,
+    )
+    return JSONResponse({"items": items})
+
+
 routes = [
+    Route("/api/audit", list_audit, methods=["GET"]),
     Route("/api/me", me, methods=["GET"]),
     Route("/api/me/password", change_password, methods=["POST"]),
     Route("/api/agents", list_agents, methods=["GET"]),

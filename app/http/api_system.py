@@ -41,6 +41,7 @@ async def token(request: Request) -> JSONResponse:
     email, password = body.get("email"), body.get("password")
     if not isinstance(email, str) or not isinstance(password, str) or len(password) > 1024:
         raise ApiError(400, "invalid", "email and password are required strings")
+    request.state.audit_detail = {"email": email.strip().lower()[:320]}
     client = request.client.host if request.client else ""
     failures: Window = request.app.state.login_failures
     wait = failures.retry_after(client)
@@ -51,6 +52,7 @@ async def token(request: Request) -> JSONResponse:
         failures.hit(client)
         raise ApiError(401, "bad_credentials", "wrong email or password")
     tok, agent = result
+    request.state.principal = agent
     return JSONResponse({"token": tok, "agent": agent_view(agent)})
 
 

@@ -27,6 +27,7 @@ async def require_agent(request: Request, role: str | None = None) -> Principal:
     who = await agents.authenticate(ctx_of(request), bearer(request))
     if who is None:
         raise ApiError(401, "unauthorized", "the token is unknown, expired or revoked")
+    request.state.principal = who  # for the audit log (app.http.audit)
     if role == "supervisor" and not who.is_supervisor:
         raise ApiError(403, "forbidden", "supervisors and admins only")
     if role == "admin" and who.role != "admin":

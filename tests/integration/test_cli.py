@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from app.db.engine import Database
-from app.domain.models import Agent, AgentQueue, FaqEntry, Queue
+from app.domain.models import Agent, AgentQueue, AuditEntry, FaqEntry, Queue
 from config import demo
 from tests.support import LiveServer, free_port, make_settings
 
@@ -50,6 +50,15 @@ def fails_clearly(result: subprocess.CompletedProcess[str], *needles: str) -> No
 
 def add_agent_args(email: str, password: str = "pw-secret-123", *extra: str) -> list[str]:
     return ["agents", "add", "--email", email, "--name", "Ana Agent", "--password", password, *extra]
+
+
+async def _audit_actions(database_url: str) -> list[str]:
+    db = Database(database_url)
+    try:
+        async with db.read() as s:
+            return list((await s.execute(select(AuditEntry.action).order_by(AuditEntry.id))).scalars())
+    finally:
+        await db.close()
 
 
 async def _agent_row(database_url: str, email: str) -> tuple[Agent | None, list[str]]:
@@ -172,6 +181,11 @@ def test_agents_password_deactivate_and_activate(database_url: str, tmp_path: Pa
     on = run(["agents", "activate", "--email", "ana@example.com"], tmp_path, database_url)
     assert on.returncode == 0, on.stderr
     asyncio.run(_login(database_url, "ana@example.com", "set-by-cli-1"))
+    assert [a for a in asyncio.run(_audit_actions(database_url)) if a.startswith("cli.")] == [
+        "cli.agents.password",
+        "cli.agents.deactivate",
+        "cli.agents.activate",
+    ]
     fails_clearly(run(["agents", "deactivate", "--email", "zed@example.com"], tmp_path, database_url), "zed")
     short = run(
         ["agents", "password", "--email", "ana@example.com", "--password", "x"], tmp_path, database_url

@@ -49,6 +49,7 @@ HTTP_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/customers/{customer_id}/history"): AGENT,
     ("POST", "/api/customers/{customer_id}/merge"): AGENT,
     ("GET", "/api/me"): AGENT,
+    ("GET", "/api/audit"): ADMIN,
     ("POST", "/api/me/password"): AGENT,
     ("GET", "/api/agents"): AGENT,
     ("PATCH", "/api/agents/{agent_id}"): SUPERVISOR,
