@@ -47,8 +47,11 @@
     return data;
   }
 
-  async function login(email, password) {
-    const data = await api("POST", "/api/auth/token", { email, password });
+  /** code: the one-time code of two-step sign-in, when the agent has it on (else empty). */
+  async function login(email, password, code) {
+    const body = { email, password };
+    if (code) body.code = code.replace(/\s+/g, "");
+    const data = await api("POST", "/api/auth/token", body);
     session.save(data.token, data.agent);
     return data.agent;
   }
@@ -166,6 +169,7 @@
     const $ = (id) => document.getElementById(id);
     const email = el("input", { id: "login-email", name: "email", type: "email", autocomplete: "username", required: true, autofocus: true });
     const password = el("input", { id: "login-password", name: "password", type: "password", autocomplete: "current-password", required: true });
+    const code = el("input", { id: "login-code", name: "code", inputmode: "numeric", autocomplete: "one-time-code", maxlength: "8", placeholder: "only with two-step sign-in" });
     const error = el("p", { class: "form-error", id: "login-error", role: "alert" });
     const submit = el("button", { type: "submit", class: "btn btn-primary", id: "login-submit" }, "Sign in");
     const form = el("form", { class: "auth-card", id: "login-form", method: "post", action: location.pathname, novalidate: true },
@@ -173,6 +177,7 @@
       el("p", { class: "auth-lead" }, lead),
       el("label", { for: "login-email" }, "Email"), email,
       el("label", { for: "login-password" }, "Password"), password,
+      el("label", { for: "login-code" }, "Code from your authenticator app"), code,
       error, submit);
 
     function show(name) {
@@ -191,6 +196,7 @@
       show("login");
       error.textContent = message || "";
       password.value = "";
+      code.value = "";
       submit.disabled = false;
       email.focus();
     }
@@ -224,9 +230,10 @@
       submit.disabled = true;
       error.textContent = "";
       try {
-        await onSignedIn(await login(who, password.value));
+        await onSignedIn(await login(who, password.value, code.value));
       } catch (e) {
-        error.textContent = e && e.status === 401 ? "Wrong email or password." : errText(e);
+        error.textContent = loginError(e, errText, !!code.value.trim());
+        if (e && e.code === "totp_required") code.focus();
       } finally {
         submit.disabled = false;
       }
@@ -234,5 +241,13 @@
     return { show, showLogin, resume, signOut };
   }
 
-  window.SB = { ApiError, session, api, login, logout, socket, el, ago, duration, signInForm };
+  /** What to tell someone whose sign-in failed (withCode: they typed a one-time code). */
+  function loginError(e, otherwise, withCode) {
+    if (e && e.code === "totp_required") return "Two-step sign-in is on: enter the code from your authenticator app.";
+    if (e && e.code === "too_many_attempts") return e.message;
+    if (e && e.status === 401) return withCode ? "Wrong email, password or code." : "Wrong email or password.";
+    return otherwise ? otherwise(e) : "Could not sign in: " + ((e && e.message) || e);
+  }
+
+  window.SB = { ApiError, session, api, login, loginError, logout, socket, el, ago, duration, signInForm };
 })();

@@ -1612,11 +1612,13 @@
     const root = $("login-root");
     const email = el("input", { id: "login-email", name: "email", type: "email", autocomplete: "username", required: true, spellcheck: "false", value: prefill || undefined });
     const password = el("input", { id: "login-password", name: "password", type: "password", autocomplete: "current-password", required: true });
+    const code = el("input", { id: "login-code", name: "code", inputmode: "numeric", autocomplete: "one-time-code", maxlength: "8", placeholder: "only with two-step sign-in" });
     const error = el("p", { id: "login-error", class: "form-error", role: "alert", hidden: !message }, message || "");
     const submit = el("button", { type: "submit", class: "btn primary block" }, "Sign in");
     const form = el("form", { class: "login-form", novalidate: true, "aria-describedby": "login-error" },
       el("div", { class: "field" }, el("label", { for: "login-email" }, "Email"), email),
       el("div", { class: "field" }, el("label", { for: "login-password" }, "Password"), password),
+      el("div", { class: "field" }, el("label", { for: "login-code" }, "Code from your authenticator app"), code),
       error, submit);
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
@@ -1629,14 +1631,15 @@
       }
       const who = email.value.trim();
       const secret = password.value;
+      const oneTime = code.value;
       // the form leaves the page at once (no password field lingers while we wait); it comes back with
       // the error if the sign-in fails
       form.replaceChildren(el("p", { class: "muted", role: "status" }, "Signing in as " + who + "…"));
       try {
-        await SB.login(who, secret);
+        await SB.login(who, secret, oneTime);
         await startApp();
       } catch (err) {
-        showLogin(err.status === 401 ? "Wrong email or password." : "Could not sign in: " + err.message, who);
+        showLogin(SB.loginError(err, null, !!oneTime.trim()), who);
       }
     });
     root.replaceChildren(el("main", { class: "login-card", "aria-labelledby": "login-title" },

@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.actions import login_throttle
+from app.actions import login_throttle, totp
 from app.actions.common import SUPERVISORS
 from app.actions.context import Context
 from app.actions.errors import Conflict, Invalid, NotFound
@@ -95,9 +95,10 @@ class Principal:
         return self.role in ("supervisor", "admin")
 
 
-async def login(ctx: Context, email: str, password: str) -> tuple[str, Agent] | None:
-    """A new token, or None for a wrong email or password; raises Throttled (before looking at the
-    password) while the address is locked after failures in a row (app.actions.login_throttle)."""
+async def login(ctx: Context, email: str, password: str, code: str | None = None) -> tuple[str, Agent] | None:
+    """A new token, or None for a wrong email, password or one-time code; raises Throttled (before looking
+    at the password) while the address is locked after failures in a row (app.actions.login_throttle),
+    and CodeRequired when the password is right but two-step sign-in wants a code (app.actions.totp)."""
     await login_throttle.check(ctx, email)
     async with ctx.db.read() as s:
         agent = (
@@ -107,12 +108,25 @@ async def login(ctx: Context, email: str, password: str) -> tuple[str, Agent] | 
         _hasher.verify(agent.password_hash if agent else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         agent = None
-    if agent is None:
+    if agent is not None and agent.totp_secret and not code:
+        raise totp.CodeRequired()
+    token = None
+    if agent is not None:
+        async with ctx.db.write() as s:
+            if agent.totp_secret:
+                fresh = await s.get(Agent, agent.id, with_for_update=True)
+                assert fresh is not None and code is not None
+                step = totp.matching_step(fresh.totp_secret or "", code, fresh.totp_step)
+                if step is not None:
+                    fresh.totp_step = step  # good once
+                    token = issue_token(ctx, s, fresh)
+            else:
+                token = issue_token(ctx, s, agent)
+            if token is not None:
+                await login_throttle.forget(s, email)
+    if agent is None or token is None:
         await login_throttle.failed(ctx, email)
         return None
-    async with ctx.db.write() as s:
-        await login_throttle.forget(s, email)
-        token = issue_token(ctx, s, agent)
     return token, agent
 
 

@@ -59,6 +59,11 @@ class Agent(Base):
     # bumped on a password change: every token issued before is void
     token_epoch: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # two-step sign-in (TOTP, RFC 6238): the secret once confirmed, the one being set up, and the time step
+    # of the last code accepted (a code is good once)
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_pending: Mapped[str | None] = mapped_column(String(64))
+    totp_step: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     queues: Mapped[list[Queue]] = relationship(secondary="agent_queues", lazy="selectin")
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app.actions import agents, audit, canned, passwords
+from app.actions import agents, audit, canned, passwords, totp
 from app.domain import queries
 from app.domain.models import Agent
 from app.domain.views import agent_view
@@ -30,7 +32,7 @@ async def me(request: Request) -> JSONResponse:
     async with ctx_of(request).db.read() as s:
         agent = await s.get(Agent, who.id)
         assert agent is not None
-        return JSONResponse(agent_view(agent))
+        return JSONResponse({**agent_view(agent), "two_step": bool(agent.totp_secret)})
 
 
 async def change_password(request: Request) -> JSONResponse:
@@ -49,6 +51,49 @@ async def change_password(request: Request) -> JSONResponse:
         raise ApiError(400, "invalid", "current_password and new_password are required strings")
     token = await passwords.change_password(ctx_of(request), who.id, current, new)
     return JSONResponse({"token": token})
+
+
+async def totp_begin(request: Request) -> JSONResponse:
+    """
+    summary: Start turning on two-step sign-in; answers the secret (and its otpauth URI) to scan
+    responses:
+      200: {description: "{secret, uri}"}
+    """
+    who = await require_agent(request)
+    return JSONResponse(await totp.begin(ctx_of(request), who.id))
+
+
+async def totp_confirm(request: Request) -> Response:
+    """
+    summary: Turn on two-step sign-in with a code from the secret just scanned
+    requestBody: {content: {application/json: {schema: {type: object, required: [code], properties: {code: {type: string}}}}}}
+    responses:
+      204: {description: on; every login now asks for a code}
+      403: {description: the code does not match}
+    """
+    who = await require_agent(request)
+    await totp.confirm(ctx_of(request), who.id, _code(await read_json(request)))
+    return Response(status_code=204)
+
+
+async def totp_disable(request: Request) -> Response:
+    """
+    summary: Turn off two-step sign-in, with a current code
+    requestBody: {content: {application/json: {schema: {type: object, required: [code], properties: {code: {type: string}}}}}}
+    responses:
+      204: {description: off}
+      403: {description: the code does not match}
+    """
+    who = await require_agent(request)
+    await totp.disable(ctx_of(request), who.id, _code(await read_json(request)))
+    return Response(status_code=204)
+
+
+def _code(body: dict[str, Any]) -> str:
+    code = body.get("code")
+    if not isinstance(code, str) or len(code) > 16:
+        raise ApiError(400, "invalid", "code must be the 6 digits of your authenticator app")
+    return code
 
 
 async def list_agents(request: Request) -> JSONResponse:
@@ -74,7 +119,7 @@ async def patch_agent(request: Request) -> JSONResponse:
     who = await require_agent(request, role="supervisor")
     agent_id = _id(request, "agent_id", "agent id")
     body = await read_json(request)
-    unknown = set(body) - {"queues", "capacity", "password", "active"}
+    unknown = set(body) - {"queues", "capacity", "password", "active", "totp"}
     if unknown:
         raise ApiError(400, "unknown_field", f"unknown fields: {', '.join(sorted(unknown))}")
     queues, capacity = body.get("queues"), body.get("capacity")
@@ -87,8 +132,15 @@ async def patch_agent(request: Request) -> JSONResponse:
         raise ApiError(400, "invalid", "password must be a string")
     if active is not None and not isinstance(active, bool):
         raise ApiError(400, "invalid", "active must be true or false")
-    if (password is not None or active is not None) and who.role != "admin":
-        raise ApiError(403, "forbidden", "only admins set passwords or switch agents off")
+    two_step = body.get("totp")
+    if two_step is not None and two_step is not False:
+        raise ApiError(
+            400, "invalid", "totp can only be turned off (false) here; agents turn it on themselves"
+        )
+    if (password is not None or active is not None or two_step is not None) and who.role != "admin":
+        raise ApiError(
+            403, "forbidden", "only admins set passwords, switch agents off or reset two-step sign-in"
+        )
     if active is False and agent_id == who.id:
         raise ApiError(400, "invalid", "admins cannot switch themselves off")
     ctx = ctx_of(request)
@@ -96,6 +148,8 @@ async def patch_agent(request: Request) -> JSONResponse:
         await passwords.set_password(ctx, agent_id, password)
     if active is not None:
         await passwords.set_active(ctx, agent_id, active)
+    if two_step is False:
+        await totp.disable(ctx, agent_id, None)
     if queues is not None or capacity is not None or not body:
         await agents.update_agent(ctx, agent_id, queues=queues, capacity=capacity)
     async with ctx.db.read() as s:
@@ -197,6 +251,9 @@ routes = [
     Route("/api/audit", list_audit, methods=["GET"]),
     Route("/api/me", me, methods=["GET"]),
     Route("/api/me/password", change_password, methods=["POST"]),
+    Route("/api/me/totp", totp_begin, methods=["POST"]),
+    Route("/api/me/totp/confirm", totp_confirm, methods=["POST"]),
+    Route("/api/me/totp/disable", totp_disable, methods=["POST"]),
     Route("/api/agents", list_agents, methods=["GET"]),
     Route("/api/agents/{agent_id}", patch_agent, methods=["PATCH"]),
     Route("/api/stats", stats, methods=["GET"]),

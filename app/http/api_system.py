@@ -31,23 +31,25 @@ async def token(request: Request) -> JSONResponse:
     """
     summary: Log in with email and password; answers a bearer token
     security: []
-    requestBody: {content: {application/json: {schema: {type: object, properties: {email: {type: string}, password: {type: string}}}}}}
+    requestBody: {content: {application/json: {schema: {type: object, properties: {email: {type: string}, password: {type: string}, code: {type: string}}}}}}
     responses:
       200: {description: "{token, agent: {id, name, email, role}}"}
-      401: {description: wrong email or password}
+      401: {description: "wrong email, password or code (bad_credentials); or a code is needed (totp_required)"}
       429: {description: "too many failed logins for this address or from this client (Retry-After)"}
     """
     body = await read_json(request)
-    email, password = body.get("email"), body.get("password")
+    email, password, code = body.get("email"), body.get("password"), body.get("code")
     if not isinstance(email, str) or not isinstance(password, str) or len(password) > 1024:
         raise ApiError(400, "invalid", "email and password are required strings")
+    if code is not None and (not isinstance(code, str) or len(code) > 16):
+        raise ApiError(400, "invalid", "code must be the 6 digits of your authenticator app")
     request.state.audit_detail = {"email": email.strip().lower()[:320]}
     client = request.client.host if request.client else ""
     failures: Window = request.app.state.login_failures
     wait = failures.retry_after(client)
     if wait > 0:
         raise Throttled(wait)
-    result = await agents.login(ctx_of(request), email, password)
+    result = await agents.login(ctx_of(request), email, password, code or None)
     if result is None:
         failures.hit(client)
         raise ApiError(401, "bad_credentials", "wrong email or password")

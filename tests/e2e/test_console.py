@@ -11,10 +11,11 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import pyotp
 import pytest
 from playwright.async_api import Browser, BrowserContext, Dialog, Locator, Page, expect
 
-from app.actions import canned
+from app.actions import canned, totp
 from tests.support import WS, LiveServer
 
 pytestmark = [
@@ -187,6 +188,26 @@ async def test_login_session_survives_reload_and_logout(server: LiveServer, tabs
         async with server.client(token) as api:
             assert (await api.get("/api/me")).status_code == 401
         console.tab.assert_clean()
+
+
+async def test_two_step_sign_in_asks_for_the_code(server: LiveServer, tabs: Any) -> None:
+    async with asyncio.timeout(TEST_BUDGET_S):
+        _token, agent_id = await agent(server, "kai@example.com", "Kai Two-Step")
+        secret = (await totp.begin(server.ctx, agent_id))["secret"]
+        code = pyotp.TOTP(secret)
+        step = code.timecode(time.time())
+        await totp.confirm(server.ctx, agent_id, code.generate_otp(step - 1))
+        console = Console(server, await tabs())
+        page = console.page
+        await console.open()
+        await page.get_by_label("Email").fill("kai@example.com")
+        await page.get_by_label("Password").fill("pw-secret-123")
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page.get_by_role("alert")).to_contain_text("enter the code from your authenticator app")
+        await page.get_by_label("Password").fill("pw-secret-123")
+        await page.get_by_label("Code from your authenticator app").fill(code.generate_otp(step))
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page.get_by_role("banner")).to_contain_text("Kai Two-Step")
 
 
 async def test_widget_handoff_reply_note_and_resolve(server: LiveServer, tabs: Any) -> None:
