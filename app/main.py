@@ -245,4 +245,6 @@ def create_app(settings: Settings) -> Starlette:
     # failed logins from one client address, whichever accounts it tries (app.actions.login_throttle counts
     # per account); per process. Behind a proxy every client has the proxy's address: a generous limit.
     app.state.login_failures = Window(limit=30, period_s=600)
+    # new widget visitors per client address (app.http.ws_chat)
+    app.state.new_visitors = Window(limit=max(1, settings.widget_new_visitors), period_s=600)
     return app

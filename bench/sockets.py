@@ -160,7 +160,7 @@ def main() -> None:
         script.write_text(RAW_APP)
         with process([sys.executable, str(script), str(port)], base) as raw:
             raw_fig = asyncio.run(measure("raw", base, raw.pid, args.sockets, args.sample, True))
-    with serving() as server:
+    with serving({"SWITCHBOARD_WIDGET_NEW_VISITORS": "0"}) as server:  # every socket comes from here
         sb = asyncio.run(measure("switchboard", server.base, server.pid, args.sockets, args.sample, False))
     print(f"memory per socket: switchboard / raw = {sb['per_kb'] / max(raw_fig['per_kb'], 0.001):.2f}")
 

@@ -43,6 +43,9 @@ class Settings:
     presence_expiry_s: float = 45.0
     # Largest websocket text frame the application accepts (bytes of UTF-8).
     max_frame_bytes: int = 64 * 1024
+    # New widget visitors (each a row in the database) one client address may start in 10 minutes, per
+    # process; 0: no limit (a load test from one machine).
+    widget_new_visitors: int = 300
     # The secret the embedding site signs its user ids with (HMAC-SHA256) to identify widget visitors;
     # empty: every visitor is anonymous.
     widget_secret: str = ""
@@ -90,6 +93,7 @@ ENV_NAMES: dict[str, str] = {
     "max_frame_bytes": "SWITCHBOARD_MAX_FRAME_BYTES",
     "ws_ping_s": "SWITCHBOARD_WS_PING_S",
     "widget_secret": "SWITCHBOARD_WIDGET_SECRET",
+    "widget_new_visitors": "SWITCHBOARD_WIDGET_NEW_VISITORS",
     "token_ttl_s": "SWITCHBOARD_TOKEN_TTL_S",
     "log_level": "SWITCHBOARD_LOG_LEVEL",
     "workers": "SWITCHBOARD_WORKERS",

@@ -45,8 +45,11 @@ class Visitor:
     name: str = ""
 
 
-async def hello(ctx: Context, token: str | None, name: str = "", email: str = "") -> Visitor:
-    """The visitor this token belongs to, or a new visitor (with a new token) when it belongs to none."""
+async def hello(
+    ctx: Context, token: str | None, name: str = "", email: str = "", create: bool = True
+) -> Visitor | None:
+    """The visitor this token belongs to, or a new visitor (with a new token) when it belongs to none
+    (None instead, when `create` is false)."""
     if token:
         async with ctx.db.read() as s:
             found = (
@@ -54,6 +57,8 @@ async def hello(ctx: Context, token: str | None, name: str = "", email: str = ""
             ).scalar_one_or_none()
         if found is not None:
             return Visitor(found.id, token, found.ticket_id, found.visitor_id, found.name)
+    if not create:
+        return None
     token = secrets.token_urlsafe(32)
     async with ctx.db.write() as s:
         session = ChatSession(
