@@ -46,6 +46,8 @@ class Settings:
     # New widget visitors (each a row in the database) one client address may start in 10 minutes, per
     # process; 0: no limit (a load test from one machine).
     widget_new_visitors: int = 300
+    # Messages one widget socket may send in 10 seconds (a person types far fewer); 0: no limit.
+    widget_messages_per_10s: int = 300
     # The secret the embedding site signs its user ids with (HMAC-SHA256) to identify widget visitors;
     # empty: every visitor is anonymous.
     widget_secret: str = ""
@@ -94,6 +96,7 @@ ENV_NAMES: dict[str, str] = {
     "ws_ping_s": "SWITCHBOARD_WS_PING_S",
     "widget_secret": "SWITCHBOARD_WIDGET_SECRET",
     "widget_new_visitors": "SWITCHBOARD_WIDGET_NEW_VISITORS",
+    "widget_messages_per_10s": "SWITCHBOARD_WIDGET_MESSAGES_PER_10S",
     "token_ttl_s": "SWITCHBOARD_TOKEN_TTL_S",
     "log_level": "SWITCHBOARD_LOG_LEVEL",
     "workers": "SWITCHBOARD_WORKERS",

@@ -16,7 +16,7 @@ import websockets
 from websockets.client import ClientProtocol
 from websockets.uri import parse_uri
 
-from app.http import hub, ws_chat
+from app.http import hub
 from app.serve import WS_PROTOCOL_LIMIT
 from tests.support import LiveServer, make_settings, running
 
@@ -31,56 +31,60 @@ async def _metric(server: LiveServer, name: str, labels: str = "") -> float:
 
 
 async def test_an_agent_socket_that_stops_reading_is_dropped_and_others_keep_up(
-    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+    database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(hub, "QUEUE_LIMIT", 100)  # events queued per socket before it counts as too slow
-    monkeypatch.setattr(ws_chat, "MESSAGES_PER_10S", 10_000)  # the flood below is this test's own doing
-    await server.add_agent("slow@example.com", "Slow", capacity=5)
-    await server.add_agent("fast@example.com", "Fast", capacity=5)
-    slow_token, _ = await server.token("slow@example.com")
-    fast_token, _ = await server.token("fast@example.com")
-    fast = await server.agent_socket(fast_token)
-    # a client that reads nothing more after its first frame: the kernel's buffers fill, then the server's
-    slow = await websockets.connect(server.ws_base + "/ws/agent", max_queue=1, max_size=2**22)
-    try:
-        await slow.send(json.dumps({"type": "auth", "token": slow_token}))
-        await slow.send(json.dumps({"type": "status", "status": "available"}))
-        w, _ = await server.widget(name="Flood")
-        await w.send({"type": "message", "text": "I need a human please", "client_id": "start"})
-        assert await fast.wait_for(lambda f: f.get("type") == "ticket.created", timeout=10)
-        assert await _metric(server, "switchboard_websockets", '{kind="agent"}') == 2
+    # the flood below is the test's own doing: no per-socket message limit
+    async with running(make_settings(database_url, widget_messages_per_10s=0)) as server:
+        await server.add_agent("slow@example.com", "Slow", capacity=5)
+        await server.add_agent("fast@example.com", "Fast", capacity=5)
+        slow_token, _ = await server.token("slow@example.com")
+        fast_token, _ = await server.token("fast@example.com")
+        fast = await server.agent_socket(fast_token)
+        # a client that reads nothing more after its first frame: the kernel's buffers fill, then the server's
+        slow = await websockets.connect(server.ws_base + "/ws/agent", max_queue=1, max_size=2**22)
+        try:
+            await slow.send(json.dumps({"type": "auth", "token": slow_token}))
+            await slow.send(json.dumps({"type": "status", "status": "available"}))
+            w, _ = await server.widget(name="Flood")
+            await w.send({"type": "message", "text": "I need a human please", "client_id": "start"})
+            assert await fast.wait_for(lambda f: f.get("type") == "ticket.created", timeout=10)
+            assert await _metric(server, "switchboard_websockets", '{kind="agent"}') == 2
 
-        sent: dict[str, float] = {}
-        for i in range(600):
-            sent[f"m{i}"] = time.monotonic()
-            await w.send({"type": "message", "text": f"m{i} {BIG}", "client_id": f"m{i}"})
-            if i % 20 == 19:  # a widget's pace: acked before the next burst
-                assert await w.wait_for(
-                    lambda f, i=i: f.get("type") == "ack" and f["client_id"] == f"m{i}", 10
-                )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            got = {
-                f["data"]["body"].split(" ", 1)[0]: f
-                for f in fast.of("message.created")
-                if f["data"].get("body", "").startswith("m")
-            }
-            if len(got) == len(sent) and await _metric(server, "switchboard_ws_slow_consumers_total") >= 1:
-                break
-            await asyncio.sleep(0.1)
-        got_tags = {f["data"]["body"].split(" ", 1)[0] for f in fast.of("message.created")}
-        assert set(sent) <= got_tags, f"the fast agent missed {len(set(sent) - got_tags)} messages"
-        assert await _metric(server, "switchboard_ws_slow_consumers_total") == 1
-        # the server let go of the slow socket: counted closed, and its connection is gone
-        for _ in range(100):
-            if await _metric(server, "switchboard_websockets", '{kind="agent"}') == 1:
-                break
-            await asyncio.sleep(0.1)
-        assert await _metric(server, "switchboard_websockets", '{kind="agent"}') == 1
-    finally:
-        slow.transport.abort()
-    await fast.close()
-    await w.close()
+            sent: dict[str, float] = {}
+            for i in range(600):
+                sent[f"m{i}"] = time.monotonic()
+                await w.send({"type": "message", "text": f"m{i} {BIG}", "client_id": f"m{i}"})
+                if i % 20 == 19:  # a widget's pace: acked before the next burst
+                    assert await w.wait_for(
+                        lambda f, i=i: f.get("type") == "ack" and f["client_id"] == f"m{i}", 10
+                    )
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                got = {
+                    f["data"]["body"].split(" ", 1)[0]: f
+                    for f in fast.of("message.created")
+                    if f["data"].get("body", "").startswith("m")
+                }
+                if (
+                    len(got) == len(sent)
+                    and await _metric(server, "switchboard_ws_slow_consumers_total") >= 1
+                ):
+                    break
+                await asyncio.sleep(0.1)
+            got_tags = {f["data"]["body"].split(" ", 1)[0] for f in fast.of("message.created")}
+            assert set(sent) <= got_tags, f"the fast agent missed {len(set(sent) - got_tags)} messages"
+            assert await _metric(server, "switchboard_ws_slow_consumers_total") == 1
+            # the server let go of the slow socket: counted closed, and its connection is gone
+            for _ in range(100):
+                if await _metric(server, "switchboard_websockets", '{kind="agent"}') == 1:
+                    break
+                await asyncio.sleep(0.1)
+            assert await _metric(server, "switchboard_websockets", '{kind="agent"}') == 1
+        finally:
+            slow.transport.abort()
+        await fast.close()
+        await w.close()
 
 
 async def test_a_peer_that_stops_answering_is_closed_within_twice_the_ping_period(database_url: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.http import ws_chat
 from tests.support import WS, LiveServer, make_settings, running
 
 
@@ -36,8 +35,12 @@ async def test_new_visitors_per_client_address_are_limited(database_url: str) ->
         await back.close()
 
 
-async def test_messages_per_socket_are_limited(server: LiveServer, monkeypatch: Any) -> None:
-    monkeypatch.setattr(ws_chat, "MESSAGES_PER_10S", 5)
+async def test_messages_per_socket_are_limited(database_url: str) -> None:
+    async with running(make_settings(database_url, widget_messages_per_10s=5)) as server:
+        await _five_then_refused(server)
+
+
+async def _five_then_refused(server: LiveServer) -> None:
     ws = await _hello(server)
     assert await ws.wait_for(lambda f: f.get("type") == "welcome")
     for i in range(7):
