@@ -3,12 +3,14 @@ doubles with each failure (30 s, 1 min, 2 min... 15 min at most), whatever the p
 address, whether or not an agent has it, so a lockout tells nothing about which addresses exist; a login
 that succeeds clears the count, and a count untouched for an hour starts again.
 
-Kept in the database, so every process of a cluster counts the same failures. Failures per client address
-are limited in each process too (app.http.api_system)."""
+Kept in the database, so every process of a cluster counts the same failures; one failure in a hundred
+also deletes the rows of addresses nobody tried for a day, so made-up addresses do not pile up. Failures
+per client address are limited in each process too (app.main: `login_failures`)."""
 
 from __future__ import annotations
 
 import math
+import random
 from datetime import timedelta
 
 from sqlalchemy import case, delete, select, update
@@ -24,6 +26,7 @@ FREE_FAILURES = 4  # failures in a row before the first lockout
 FIRST_LOCK_S = 30
 MAX_LOCK_S = 15 * 60
 FORGET_AFTER = timedelta(hours=1)
+CLEANUP_CHANCE = 0.01  # of a failure's transaction also deleting the rows of addresses long untried
 
 
 class Throttled(ActionError):
@@ -70,6 +73,8 @@ async def failed(ctx: Context, email: str) -> float:
         set_={"failures": case((stale, 1), else_=LoginThrottle.failures + 1), "updated_at": now},
     ).returning(LoginThrottle.failures)
     async with ctx.db.write() as s:
+        if random.random() < CLEANUP_CHANCE:  # addresses nobody tried for a day: their rows go
+            await s.execute(delete(LoginThrottle).where(LoginThrottle.updated_at < now - timedelta(days=1)))
         failures = (await s.execute(upsert)).scalar_one()
         wait = lock_s(failures)
         if wait:

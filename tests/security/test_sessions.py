@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import select, update
 
+from app.actions import login_throttle
 from app.domain.models import LoginThrottle
 from app.domain.types import utcnow
 from tests.support import LiveServer
@@ -123,3 +125,15 @@ async def test_failed_logins_from_one_client_are_limited_across_addresses(server
         assert codes[:30] == [401] * 30 and codes[30:] == [429, 429], codes
         r = await _login(c, "ana@example.com", PW)
         assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+
+
+async def test_rows_of_addresses_untried_for_a_day_are_deleted(server: LiveServer, monkeypatch: Any) -> None:
+    monkeypatch.setattr(login_throttle, "CLEANUP_CHANCE", 1.0)  # every failure cleans up, for the test
+    async with server.ctx.db.write() as s:
+        s.add(LoginThrottle(email="old@example.com", failures=3, updated_at=utcnow() - timedelta(days=2)))
+        s.add(LoginThrottle(email="recent@example.com", failures=3, updated_at=utcnow() - timedelta(hours=2)))
+    async with server.client() as c:
+        assert (await _login(c, "new@example.com", "wrong-guess-1")).status_code == 401
+    async with server.ctx.db.read() as s:
+        left = sorted((await s.execute(select(LoginThrottle.email))).scalars())
+    assert left == ["new@example.com", "recent@example.com"]
