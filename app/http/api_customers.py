@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from app.actions import customers
+from app.actions import customers, gdpr
 from app.actions.access import ticket_filter
 from app.domain import queries
 from app.domain.models import Customer
@@ -91,9 +91,40 @@ async def merge(request: Request) -> JSONResponse:
     return JSONResponse(customer_view(await _load(request, cid)))
 
 
+async def export_customer(request: Request) -> JSONResponse:
+    """
+    summary: Everything held about a customer (and those merged into them), as one JSON document (admins)
+    responses:
+      200: {description: "{exported_at, customer, customers, tickets (with messages), timeline, calls, chat_sessions}"}
+      403: {description: not an admin}
+    """
+    await require_agent(request, role="admin")
+    cid = _customer_id(request)
+    document = await gdpr.export(ctx_of(request), cid)
+    headers = {"Content-Disposition": f'attachment; filename="customer-{cid}.json"'}
+    return JSONResponse(document, headers=headers)
+
+
+async def erase_customer(request: Request) -> JSONResponse:
+    """
+    summary: Erase a customer's personal data (and that of those merged into them); needs {"confirm":true}
+    requestBody: {content: {application/json: {schema: {type: object, required: [confirm], properties: {confirm: {type: boolean}}}}}}
+    responses:
+      200: {description: "{erased: {customers, tickets, messages, attachments, ...}}"}
+      403: {description: not an admin}
+    """
+    await require_agent(request, role="admin")
+    cid = _customer_id(request)
+    if (await read_json(request)).get("confirm") is not True:
+        raise ApiError(400, "confirm", 'erasing cannot be undone: send {"confirm": true}')
+    return JSONResponse({"erased": await gdpr.erase(ctx_of(request), cid)})
+
+
 routes = [
     Route("/api/customers", search, methods=["GET"]),
     Route("/api/customers/{customer_id}", profile, methods=["GET"]),
     Route("/api/customers/{customer_id}/history", history, methods=["GET"]),
     Route("/api/customers/{customer_id}/merge", merge, methods=["POST"]),
+    Route("/api/customers/{customer_id}/export", export_customer, methods=["GET"]),
+    Route("/api/customers/{customer_id}/erase", erase_customer, methods=["POST"]),
 ]

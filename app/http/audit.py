@@ -27,6 +27,7 @@ READS = {
     "list_quarantine",
     "export_faq",
     "list_audit",
+    "export_customer",
 }
 NOT_CHANGES = {"inbound", "bot_ask", "token"}  # POSTs that change nothing worth a line, or have their own
 PRINCIPAL = "principal"  # request.state key: the Principal that require_agent found

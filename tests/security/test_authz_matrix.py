@@ -48,6 +48,8 @@ HTTP_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/customers/{customer_id}"): AGENT,
     ("GET", "/api/customers/{customer_id}/history"): AGENT,
     ("POST", "/api/customers/{customer_id}/merge"): AGENT,
+    ("GET", "/api/customers/{customer_id}/export"): ADMIN,
+    ("POST", "/api/customers/{customer_id}/erase"): ADMIN,
     ("GET", "/api/me"): AGENT,
     ("GET", "/api/audit"): ADMIN,
     ("POST", "/api/me/password"): AGENT,
