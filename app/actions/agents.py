@@ -13,9 +13,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.actions import login_throttle, totp
-from app.actions.common import SUPERVISORS
+from app.actions.common import SUPERVISORS, lock_agent
 from app.actions.context import Context
-from app.actions.errors import Conflict, Invalid, NotFound
+from app.actions.errors import Conflict, Invalid
 from app.actions.token_cache import TOKEN_TOPIC
 from app.bus import Event
 from app.domain.models import ROLES, Agent, AgentQueue, AuthToken, Queue
@@ -114,8 +114,8 @@ async def login(ctx: Context, email: str, password: str, code: str | None = None
     if agent is not None:
         async with ctx.db.write() as s:
             if agent.totp_secret:
-                fresh = await s.get(Agent, agent.id, with_for_update=True)
-                assert fresh is not None and code is not None
+                fresh = await lock_agent(s, agent.id)
+                assert code is not None
                 step = totp.matching_step(fresh.totp_secret or "", code, fresh.totp_step)
                 if step is not None:
                     fresh.totp_step = step  # good once
@@ -260,9 +260,7 @@ async def update_agent(
     if capacity is not None and not 0 <= capacity <= 1000:
         raise Invalid("capacity must be between 0 and 1000", "bad_capacity")
     async with ctx.db.write() as s:
-        agent = await s.get(Agent, agent_id, with_for_update=True)
-        if agent is None:
-            raise NotFound(f"agent {agent_id} not found")
+        agent = await lock_agent(s, agent_id)
         if queues is not None:
             wanted = sorted({q.strip() for q in queues if q.strip()})
             found = list((await s.execute(select(Queue).where(Queue.name.in_(wanted)))).scalars())

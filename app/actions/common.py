@@ -147,6 +147,14 @@ def history_row(
     return row
 
 
+async def lock_agent(s: AsyncSession, agent_id: int) -> Agent:
+    """The agent, locked for this transaction; NotFound when there is none."""
+    agent = await s.get(Agent, agent_id, with_for_update=True)
+    if agent is None:
+        raise NotFound(f"agent {agent_id} not found")
+    return agent
+
+
 async def lock_ticket(s: AsyncSession, ticket_id: int) -> Ticket:
     """The ticket, locked for this transaction (FOR UPDATE on PostgreSQL; SQLite has one writer)."""
     ticket = (

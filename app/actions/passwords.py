@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.actions.agents import MIN_PASSWORD, REVOKED, _hasher, issue_token, set_presence
+from app.actions.common import lock_agent
 from app.actions.context import Context
 from app.actions.errors import Forbidden, Invalid, NotFound
 from app.actions.tickets import requeue_unanswered
@@ -37,8 +38,7 @@ async def change_password(ctx: Context, agent_id: int, current: str, new: str) -
     except (VerificationError, InvalidHashError):
         raise Forbidden("the current password is wrong", "wrong_password") from None
     async with ctx.db.write() as s:
-        agent = await s.get(Agent, agent_id, with_for_update=True)
-        assert agent is not None
+        agent = await lock_agent(s, agent_id)
         agent.password_hash = _hasher.hash(new)
         event = await _void_tokens(s, agent)
         token = issue_token(ctx, s, agent)
@@ -50,7 +50,7 @@ async def set_password(ctx: Context, agent_id: int, new: str) -> Agent:
     """An admin sets an agent's password (a reset): the agent's tokens are void, sockets close."""
     _check_new(new)
     async with ctx.db.write() as s:
-        agent = await _locked(s, agent_id)
+        agent = await lock_agent(s, agent_id)
         agent.password_hash = _hasher.hash(new)
         event = await _void_tokens(s, agent)
     await _revoked(ctx, event)
@@ -61,7 +61,7 @@ async def set_active(ctx: Context, agent_id: int, active: bool) -> Agent:
     """Switch an agent off (no login, tokens void, sockets closed, away, unanswered tickets back to their
     queue) or on again."""
     async with ctx.db.write() as s:
-        agent = await _locked(s, agent_id)
+        agent = await lock_agent(s, agent_id)
         agent.active = active
         event = None if active else await _void_tokens(s, agent)
     if not active:
@@ -77,13 +77,6 @@ async def agent_id_by_email(ctx: Context, email: str) -> int:
     if found is None:
         raise NotFound(f"no agent with email {email}")
     return found
-
-
-async def _locked(s: AsyncSession, agent_id: int) -> Agent:
-    agent = await s.get(Agent, agent_id, with_for_update=True)
-    if agent is None:
-        raise NotFound(f"agent {agent_id} not found")
-    return agent
 
 
 async def _void_tokens(s: AsyncSession, agent: Agent) -> Event:

@@ -9,8 +9,9 @@ import time
 
 import pyotp
 
+from app.actions.common import lock_agent
 from app.actions.context import Context
-from app.actions.errors import ActionError, Forbidden, Invalid, NotFound
+from app.actions.errors import ActionError, Forbidden, Invalid
 from app.domain.models import Agent
 
 ISSUER = "Switchboard"
@@ -42,9 +43,7 @@ async def begin(ctx: Context, agent_id: int) -> dict[str, str]:
     """A new secret to scan; two-step sign-in is on only once a code from it is confirmed."""
     secret = pyotp.random_base32()
     async with ctx.db.write() as s:
-        agent = await s.get(Agent, agent_id, with_for_update=True)
-        if agent is None:
-            raise NotFound(f"agent {agent_id} not found")
+        agent = await lock_agent(s, agent_id)
         if agent.totp_secret:
             raise Invalid("two-step sign-in is on already: turn it off first", "totp_on")
         agent.totp_pending = secret
@@ -66,9 +65,7 @@ async def confirm(ctx: Context, agent_id: int, code: str) -> None:
 async def disable(ctx: Context, agent_id: int, code: str | None) -> None:
     """Off, with a current code (the agent), or without one (`code` None: an admin)."""
     async with ctx.db.write() as s:
-        agent = await s.get(Agent, agent_id, with_for_update=True)
-        if agent is None:
-            raise NotFound(f"agent {agent_id} not found")
+        agent = await lock_agent(s, agent_id)
         if code is not None:
             if not agent.totp_secret:
                 raise Invalid("two-step sign-in is not on", "totp_off")
