@@ -246,5 +246,5 @@ def create_app(settings: Settings) -> Starlette:
     # per account); per process. Behind a proxy every client has the proxy's address: a generous limit.
     app.state.login_failures = Window(limit=30, period_s=600)
     # new widget visitors per client address (app.http.ws_chat)
-    app.state.new_visitors = Window(limit=max(1, settings.widget_new_visitors), period_s=600)
+    app.state.new_visitors = Window(limit=settings.widget_new_visitors, period_s=600)
     return app

@@ -1,4 +1,5 @@
-"""A sliding window of events per key, counted in this process: at most `limit` in any `period_s`.
+"""A sliding window of events per key, counted in this process: at most `limit` in any `period_s` (a limit
+of 0: no limit, nothing counted).
 
 Used for what one client may do however many addresses or accounts it tries (failed logins per client
 address). Bounded: the `keys` most recently seen keys are remembered, the oldest forgotten first."""
@@ -18,12 +19,16 @@ class Window:
 
     def retry_after(self, key: str) -> float:
         """0 while the key is under its limit, else the seconds until its oldest event leaves the window."""
+        if self.limit <= 0:
+            return 0.0
         hits = self._recent(key, time.monotonic())
         if hits is None or len(hits) < self.limit:
             return 0.0
         return hits[0] + self.period_s - time.monotonic()
 
     def hit(self, key: str) -> None:
+        if self.limit <= 0:
+            return
         now = time.monotonic()
         hits = self._recent(key, now)
         if hits is None:

@@ -129,8 +129,7 @@ async def chat_socket(ws: WebSocket) -> None:
                 ctx, token, user_id, name, email
             )
         else:
-            limited = ctx.settings.widget_new_visitors > 0 and new_visitors.retry_after(client) > 0
-            visitor = await chat.hello(ctx, token, name, email, create=not limited)
+            visitor = await chat.hello(ctx, token, name, email, create=new_visitors.retry_after(client) == 0)
         if visitor is None:
             await ws.send_json(
                 {
@@ -180,7 +179,7 @@ async def _serve(
     metrics = ws.app.state.metrics
     writer: ChatWriter = ws.app.state.chat_writer
     limit = ctx.settings.widget_messages_per_10s
-    sent_here = Window(max(1, limit), 10.0, keys=1)  # this socket's messages
+    sent_here = Window(limit, 10.0, keys=1)  # this socket's messages
     while True:
         try:
             frame = await receive_frame(ws, max_bytes)
@@ -195,14 +194,13 @@ async def _serve(
             if not isinstance(text, str) or not isinstance(client_id, str):
                 conn.push(FrameError("bad_message", "a message needs string text and client_id").frame())
                 continue
-            if limit and sent_here.retry_after("") > 0:
+            if sent_here.retry_after("") > 0:
                 message = f"over {limit} messages in 10 seconds: send it again in a moment"
                 conn.push(
                     {"type": "error", "code": "rate_limited", "message": message, "client_id": client_id}
                 )
                 continue
-            if limit:
-                sent_here.hit("")
+            sent_here.hit("")
             try:
                 sent = await writer.submit(author, conn.ticket_id, text, client_id)
             except ActionError as e:
