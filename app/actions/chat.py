@@ -59,17 +59,31 @@ async def hello(
             return Visitor(found.id, token, found.ticket_id, found.visitor_id, found.name)
     if not create:
         return None
-    token = secrets.token_urlsafe(32)
     async with ctx.db.write() as s:
-        session = ChatSession(
-            token_hash=token_hash(token),
-            visitor_id=secrets.token_hex(12),
-            name=name.strip()[:MAX_NAME],
-            email=email.strip().lower()[:320] if "@" in email else "",
-        )
-        s.add(session)
-        await s.flush()
-        return Visitor(session.id, token, None, session.visitor_id, session.name)
+        return await new_visitor(s, name, email)
+
+
+def claimed_email(email: str) -> str:
+    """An address typed into the widget, as kept (never used to find anybody); empty if it is none."""
+    return email.strip().lower()[:320] if "@" in email else ""
+
+
+async def new_visitor(
+    s: AsyncSession, name: str, email: str, customer_id: int | None = None, ticket_id: int | None = None
+) -> Visitor:
+    """A new chat session (its token returned once, only its hash kept), added to the caller's transaction."""
+    token = secrets.token_urlsafe(32)
+    session = ChatSession(
+        token_hash=token_hash(token),
+        visitor_id=secrets.token_hex(12),
+        name=name.strip()[:MAX_NAME],
+        email=claimed_email(email),
+        customer_id=customer_id,
+        ticket_id=ticket_id,
+    )
+    s.add(session)
+    await s.flush()
+    return Visitor(session.id, token, ticket_id, session.visitor_id, session.name)
 
 
 async def _default_queue(s: AsyncSession) -> Queue:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.actions.chat import MAX_NAME, Visitor, token_hash
+from app.actions.chat import MAX_NAME, Visitor, claimed_email, new_visitor, token_hash
 from app.actions.context import Context
 from app.domain.models import ChatSession, Customer, Identity, Ticket
 
@@ -59,18 +58,7 @@ async def hello_as_user(
                     if session.ticket_id is None:  # the user started a conversation on another device since
                         session.ticket_id = open_ticket
                     return Visitor(session.id, token, session.ticket_id, session.visitor_id, session.name)
-                new_token = secrets.token_urlsafe(32)
-                session = ChatSession(
-                    token_hash=token_hash(new_token),
-                    visitor_id=secrets.token_hex(12),
-                    name=name.strip()[:MAX_NAME],
-                    email=email.strip().lower()[:320] if "@" in email else "",
-                    customer_id=customer_id,
-                    ticket_id=open_ticket,
-                )
-                s.add(session)
-                await s.flush()
-                return Visitor(session.id, new_token, open_ticket, session.visitor_id, session.name)
+                return await new_visitor(s, name, email, customer_id, open_ticket)
         except IntegrityError:
             if attempt:  # the same user's first hello raced in on another connection: it made the customer
                 raise
@@ -91,13 +79,9 @@ async def _customer(s: AsyncSession, user_id: str, name: str, email: str) -> int
     s.add(customer)
     await s.flush()
     s.add(Identity(customer_id=customer.id, kind=KIND, address=user_id, verified=True))
-    if "@" in email:
-        # vouched for with the user id? no: only the id is signed; the address is kept as claimed
-        s.add(
-            Identity(
-                customer_id=customer.id, kind="email", address=email.strip().lower()[:320], verified=False
-            )
-        )
+    address = claimed_email(email)
+    if address:  # only the id is signed: the address is kept as claimed, never used to find anybody
+        s.add(Identity(customer_id=customer.id, kind="email", address=address, verified=False))
     await s.flush()
     return customer.id
 
