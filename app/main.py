@@ -32,6 +32,7 @@ from app.delivery import Deliverer
 from app.domain.board import Board
 from app.http import (
     api_agents,
+    api_attributes,
     api_customers,
     api_email,
     api_faq,
@@ -217,6 +218,7 @@ def create_app(settings: Settings) -> Starlette:
         *api_system.routes,
         *api_tickets.routes,
         *api_customers.routes,
+        *api_attributes.routes,
         *api_agents.routes,
         *api_email.routes,
         *api_faq.routes,

@@ -54,6 +54,9 @@ class Settings:
     # Every socket is pinged this often; one that has not answered within as long again is closed (a dead
     # peer goes within twice this).
     ws_ping_s: float = 20.0
+    # Where phone numbers written without their country code are (ISO 3166 code such as "SE" or "US");
+    # empty: agents type numbers with their country code.
+    phone_region: str = ""
     # Lifetime of an agent's bearer token.
     token_ttl_s: int = 12 * 3600
     log_level: str = "info"
@@ -97,6 +100,7 @@ ENV_NAMES: dict[str, str] = {
     "widget_secret": "SWITCHBOARD_WIDGET_SECRET",
     "widget_new_visitors": "SWITCHBOARD_WIDGET_NEW_VISITORS",
     "widget_messages_per_10s": "SWITCHBOARD_WIDGET_MESSAGES_PER_10S",
+    "phone_region": "SWITCHBOARD_PHONE_REGION",
     "token_ttl_s": "SWITCHBOARD_TOKEN_TTL_S",
     "log_level": "SWITCHBOARD_LOG_LEVEL",
     "workers": "SWITCHBOARD_WORKERS",

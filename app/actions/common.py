@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.actions.errors import NotFound
+from app.actions.errors import Invalid, NotFound
 from app.bus import Event
 from app.domain.models import Agent, Base, HistoryEntry, Message, Queue, Ticket
 from app.domain.types import utcnow
@@ -173,6 +173,17 @@ async def lock_ticket(s: AsyncSession, ticket_id: int) -> Ticket:
 async def queue_name(s: AsyncSession, queue_id: int) -> str:
     queue = await s.get(Queue, queue_id)
     return queue.name if queue is not None else ""
+
+
+def clean_tags(raw: Any) -> list[str]:
+    """Tags as stored on a ticket or a customer: a sorted list of distinct texts of 1 to 64 characters."""
+    if (
+        not isinstance(raw, list)
+        or len(raw) > 100
+        or not all(isinstance(t, str) and 0 < len(t) <= 64 for t in raw)
+    ):
+        raise Invalid("tags must be a list of strings of 1 to 64 characters", "bad_tags")
+    return sorted(set(raw))
 
 
 def touch(ticket: Ticket) -> None:

@@ -33,6 +33,13 @@ async def merge(ctx: Context, survivor_id: int, other_id: int, agent_id: int | N
         other.merged_into_id = survivor_id
         if not survivor.name and other.name:
             survivor.name = other.name
+        # the profile: what the survivor lacks comes from the other; the survivor's own values win
+        survivor.company = survivor.company or other.company
+        survivor.tags = sorted(set(survivor.tags or []) | set(other.tags or []))
+        survivor.attributes = {**(other.attributes or {}), **(survivor.attributes or {})}
+        survivor.sms_opt_out = survivor.sms_opt_out or other.sms_opt_out
+        survivor.email_unsubscribed = survivor.email_unsubscribed or other.email_unsubscribed
+        survivor.updated_at = utcnow()
         s.add(
             HistoryEntry(
                 customer_id=survivor_id,

@@ -188,7 +188,13 @@ async def erase(ctx: Context, customer_id: int) -> dict[str, int]:
         }
         await s.execute(update(Ticket).where(Ticket.id.in_(ticket_ids)).values(subject=ERASED, tags=[]))
         for cid in ids:
-            await s.execute(update(Customer).where(Customer.id == cid).values(name=f"Erased customer {cid}"))
+            await s.execute(
+                update(Customer)
+                .where(Customer.id == cid)
+                .values(
+                    name=f"Erased customer {cid}", company="", tags=[], attributes={}, updated_at=utcnow()
+                )
+            )
     return counts
 
 

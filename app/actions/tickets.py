@@ -19,6 +19,7 @@ from app.actions.common import (
     LOCKED_TICKET,
     add_message,
     append_message,
+    clean_tags,
     history,
     history_row,
     lock_ticket,
@@ -268,10 +269,7 @@ async def update_ticket(
                 notes.append(f"priority {ticket.priority} -> {changes['priority']}")
                 ticket.priority = changes["priority"]
         if "tags" in changes:
-            tags = changes["tags"]
-            if not isinstance(tags, list) or not all(isinstance(t, str) and 0 < len(t) <= 64 for t in tags):
-                raise Invalid("tags must be a list of strings of 1 to 64 characters", "bad_tags")
-            ticket.tags = sorted(set(tags))
+            ticket.tags = clean_tags(changes["tags"])
             notes.append("tags " + ", ".join(ticket.tags))
         if "queue" in changes:
             name = changes["queue"]

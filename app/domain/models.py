@@ -29,6 +29,7 @@ PRIORITIES = ("low", "normal", "high", "urgent")
 ROLES = ("agent", "supervisor", "admin")
 AUTHORS = ("customer", "agent", "bot", "system")
 CHANNELS = ("chat", "email", "sms", "voice")
+ATTRIBUTE_TYPES = ("text", "number", "date", "choice")
 
 
 class Base(DeclarativeBase):
@@ -122,10 +123,29 @@ class Customer(Base):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     # SMS STOP: no further text messages until START
     sms_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # no reminders or other mail the customer did not ask for (replies to their own mail still go)
+    email_unsubscribed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    company: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    tags: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'"))
+    # values of the attributes admins define (AttributeDef), by key
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None]
     identities: Mapped[list[Identity]] = relationship(
         back_populates="customer", lazy="selectin", order_by="Identity.id"
     )
+
+
+class AttributeDef(Base):
+    """A customer attribute an admin defined: its key in Customer.attributes, its label, its type (text,
+    number, date, choice) and, for a choice, the allowed values."""
+
+    __tablename__ = "attribute_defs"
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    label: Mapped[str] = mapped_column(String(120))
+    type: Mapped[str] = mapped_column(String(16))
+    choices: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Identity(Base):

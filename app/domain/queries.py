@@ -93,6 +93,8 @@ async def search_customers(s: AsyncSession, q: str, limit: int = 50) -> list[Cus
             ),
         ]
         digits = re.sub(r"\D", "", q)
+        if digits.startswith("00"):  # 0046...: the international prefix written out
+            digits = digits[2:]
         if len(digits) >= 6 and not re.search(r"[A-Za-z@]", q):
             # a phone written any way that includes its country code: +46 (70) 123-45-67 -> +46701234567
             conditions.append(

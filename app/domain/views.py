@@ -132,15 +132,23 @@ def widget_message(m: MessageFields, author_name: str | None = None) -> dict[str
 
 
 def customer_view(c: Customer) -> dict[str, Any]:
-    identities = [{"kind": i.kind, "address": i.address, "verified": i.verified} for i in c.identities]
+    identities = [
+        {"id": i.id, "kind": i.kind, "address": i.address, "verified": i.verified} for i in c.identities
+    ]
     return {
         "id": c.id,
         "name": c.name,
+        "company": c.company or "",
+        "tags": list(c.tags or []),
+        "attributes": dict(c.attributes or {}),
         "emails": [i.address for i in c.identities if i.kind == "email"],
         "phones": [i.address for i in c.identities if i.kind == "phone"],
         "identities": identities,
+        "sms_opt_out": bool(c.sms_opt_out),
+        "email_unsubscribed": bool(c.email_unsubscribed),
         "merged_into": c.merged_into_id,
         "created_at": iso(c.created_at),
+        "updated_at": iso(c.updated_at),
     }
 
 

@@ -1,4 +1,4 @@
-"""REST: customers, their timelines, merging duplicates."""
+"""REST: customers, their profiles, notes and addresses, their timelines, merging duplicates."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from app.actions import customers, gdpr
+from app.actions import customers, gdpr, profile
 from app.actions.access import ticket_filter
 from app.domain import queries
 from app.domain.models import Customer
@@ -44,7 +44,7 @@ async def search(request: Request) -> JSONResponse:
     return JSONResponse({"items": items})
 
 
-async def profile(request: Request) -> Response:
+async def show_profile(request: Request) -> Response:
     """
     summary: A customer's profile with every identity; a merged-away id answers 308 to the survivor
     responses:
@@ -56,6 +56,75 @@ async def profile(request: Request) -> Response:
     if customer.merged_into_id is not None:
         return RedirectResponse(f"/api/customers/{customer.merged_into_id}", status_code=308)
     return JSONResponse(customer_view(customer))
+
+
+async def update_profile(request: Request) -> JSONResponse:
+    """
+    summary: Change a profile (name, company, tags, attributes merged key by key with null removing one, sms_opt_out, email_unsubscribed)
+    requestBody: {content: {application/json: {schema: {type: object}}}}
+    responses:
+      200: {description: the customer}
+      400: {description: an unknown field, an undefined attribute or a value of the wrong type}
+      404: {description: no such customer, or merged away}
+    """
+    who = await require_agent(request)
+    cid = _customer_id(request)
+    await profile.update(ctx_of(request), who.id, cid, await read_json(request))
+    return JSONResponse(customer_view(await _load(request, cid)))
+
+
+async def list_notes(request: Request) -> JSONResponse:
+    """
+    summary: Notes agents wrote about the customer, newest first
+    responses:
+      200: {description: "{items: [{id, at, agent_id, text}]}"}
+    """
+    await require_agent(request)
+    cid = _customer_id(request)
+    await _load(request, cid)
+    return JSONResponse({"items": await profile.notes(ctx_of(request), cid)})
+
+
+async def add_note(request: Request) -> JSONResponse:
+    """
+    summary: Write a note about the customer (on the timeline; never sent)
+    requestBody: {content: {application/json: {schema: {type: object, required: [text], properties: {text: {type: string}}}}}}
+    responses:
+      201: {description: "{id, at, agent_id, text}"}
+    """
+    who = await require_agent(request)
+    body = await read_json(request)
+    note = await profile.add_note(ctx_of(request), who.id, _customer_id(request), body.get("text"))
+    return JSONResponse(note, status_code=201)
+
+
+async def add_identity(request: Request) -> JSONResponse:
+    """
+    summary: Add an email or a phone (written any way; stored in E.164) to the customer
+    requestBody: {content: {application/json: {schema: {type: object, required: [kind, address], properties: {kind: {enum: [email, phone]}, address: {type: string}}}}}}
+    responses:
+      201: {description: the customer}
+      409: {description: "another customer holds the address (identity_taken): a duplicate to merge"}
+    """
+    who = await require_agent(request)
+    cid = _customer_id(request)
+    body = await read_json(request)
+    await profile.add_identity(ctx_of(request), who.id, cid, body.get("kind"), body.get("address"))
+    return JSONResponse(customer_view(await _load(request, cid)), status_code=201)
+
+
+async def remove_identity(request: Request) -> JSONResponse:
+    """
+    summary: Remove an email or a phone from the customer
+    responses:
+      200: {description: the customer}
+    """
+    who = await require_agent(request)
+    cid = _customer_id(request)
+    iid = int_param(request.path_params["identity_id"], "identity id")
+    assert iid is not None
+    await profile.remove_identity(ctx_of(request), who.id, cid, iid)
+    return JSONResponse(customer_view(await _load(request, cid)))
 
 
 async def history(request: Request) -> Response:
@@ -122,7 +191,12 @@ async def erase_customer(request: Request) -> JSONResponse:
 
 routes = [
     Route("/api/customers", search, methods=["GET"]),
-    Route("/api/customers/{customer_id}", profile, methods=["GET"]),
+    Route("/api/customers/{customer_id}", show_profile, methods=["GET"]),
+    Route("/api/customers/{customer_id}", update_profile, methods=["PATCH"]),
+    Route("/api/customers/{customer_id}/notes", list_notes, methods=["GET"]),
+    Route("/api/customers/{customer_id}/notes", add_note, methods=["POST"]),
+    Route("/api/customers/{customer_id}/identities", add_identity, methods=["POST"]),
+    Route("/api/customers/{customer_id}/identities/{identity_id}", remove_identity, methods=["DELETE"]),
     Route("/api/customers/{customer_id}/history", history, methods=["GET"]),
     Route("/api/customers/{customer_id}/merge", merge, methods=["POST"]),
     Route("/api/customers/{customer_id}/export", export_customer, methods=["GET"]),

@@ -45,6 +45,8 @@ class World:
             "entry_id": str(self.entry_id),
             "quarantine_id": str(self.quarantine_id),
             "attachment_id": self.attachment_id,
+            "identity_id": "1",
+            "key": "plan",
         }
 
 
