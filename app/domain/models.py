@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -146,6 +147,43 @@ class AttributeDef(Base):
     type: Mapped[str] = mapped_column(String(16))
     choices: Mapped[list[str]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustomerMerge(Base):
+    """One customer folded into another: what moved (ids by table), so the merge can be undone."""
+
+    __tablename__ = "customer_merges"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survivor_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    other_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    # {"identities": [ids], "tickets": [...], "chat_sessions": [...], "history": [...], "calls": [...],
+    #  "customers": [ids merged into the other earlier], "survivor": {the survivor's profile before}}
+    moved: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_at: Mapped[datetime | None]
+    undone_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+
+
+class DuplicatePair(Base):
+    """Two customers the duplicate finder holds to be one person (a < b), with its reasons; open until an
+    agent merges or dismisses them (a dismissed pair is not suggested again)."""
+
+    __tablename__ = "duplicate_pairs"
+    __table_args__ = (
+        UniqueConstraint("a_id", "b_id", name="uq_duplicate_pair"),
+        Index("ix_duplicate_open", "status", "score"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    a_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    b_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # open, dismissed, merged
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    found_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
 
 
 class Identity(Base):
