@@ -23,6 +23,7 @@ from starlette.routing import WebSocketRoute
 from app.actions import agents, kv
 from app.actions.chat_writer import ChatWriter
 from app.actions.context import Context
+from app.actions.duplicates import DuplicateWatch
 from app.actions.email import ingest_raw
 from app.actions.errors import ActionError
 from app.actions.inbound import InboundWriter
@@ -189,6 +190,9 @@ def create_app(settings: Settings) -> Starlette:
                 ", ".join(sorted(settings.accepted_addresses)),
             )
         imap = _start_imap(ctx, settings) if leader else None
+        watch = DuplicateWatch(ctx, settings.duplicate_check_s) if leader else None
+        if watch is not None:
+            watch.start()
         # What start-up built (the model's tokenizer, SQLAlchemy's metadata, the FAQ index...) lives as long
         # as the app: out of the cyclic collector's sight, so that a full collection under load scans only
         # what the traffic made (at 1,000 chat messages a second, full collections of the whole heap took
@@ -207,6 +211,8 @@ def create_app(settings: Settings) -> Starlette:
             if lead is not None:
                 lead.close()
             bot.close()
+            if watch is not None:
+                await watch.stop()
             await sweeper.stop()
             await deliverer.stop()
             await chat_writer.stop()

@@ -57,6 +57,8 @@ class Settings:
     # Where phone numbers written without their country code are (ISO 3166 code such as "SE" or "US");
     # empty: agents type numbers with their country code.
     phone_region: str = ""
+    # How often the customers of new email addresses and phone numbers are checked for likely duplicates.
+    duplicate_check_s: float = 5.0
     # Lifetime of an agent's bearer token.
     token_ttl_s: int = 12 * 3600
     log_level: str = "info"
@@ -101,6 +103,7 @@ ENV_NAMES: dict[str, str] = {
     "widget_new_visitors": "SWITCHBOARD_WIDGET_NEW_VISITORS",
     "widget_messages_per_10s": "SWITCHBOARD_WIDGET_MESSAGES_PER_10S",
     "phone_region": "SWITCHBOARD_PHONE_REGION",
+    "duplicate_check_s": "SWITCHBOARD_DUPLICATE_CHECK_S",
     "token_ttl_s": "SWITCHBOARD_TOKEN_TTL_S",
     "log_level": "SWITCHBOARD_LOG_LEVEL",
     "workers": "SWITCHBOARD_WORKERS",

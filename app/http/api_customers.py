@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from app.actions import customers, gdpr, profile
+from app.actions import customers, duplicates, gdpr, profile
 from app.actions.access import ticket_filter
 from app.domain import queries
 from app.domain.models import Customer
@@ -145,10 +145,10 @@ async def history(request: Request) -> Response:
 
 async def merge(request: Request) -> JSONResponse:
     """
-    summary: Fold another customer into this one
+    summary: Fold another customer into this one (undo with POST /api/merges/{merge_id}/undo)
     requestBody: {content: {application/json: {schema: {type: object, properties: {other_id: {type: integer}}}}}}
     responses:
-      200: {description: the surviving customer}
+      200: {description: "the surviving customer, with merge_id"}
     """
     who = await require_agent(request)
     cid = _customer_id(request)
@@ -156,8 +156,10 @@ async def merge(request: Request) -> JSONResponse:
     other = body.get("other_id")
     if isinstance(other, bool) or not isinstance(other, int):
         raise ApiError(400, "invalid", "other_id must be a customer id")
-    await customers.merge(ctx_of(request), cid, other, who.id)
-    return JSONResponse(customer_view(await _load(request, cid)))
+    ctx = ctx_of(request)
+    merge_id = await customers.merge(ctx, cid, other, who.id)
+    await duplicates.check_customers(ctx, [cid])  # the survivor's other duplicates, with what it gained
+    return JSONResponse({**customer_view(await _load(request, cid)), "merge_id": merge_id})
 
 
 async def export_customer(request: Request) -> JSONResponse:

@@ -47,6 +47,8 @@ class World:
             "attachment_id": self.attachment_id,
             "identity_id": "1",
             "key": "plan",
+            "pair_id": "1",
+            "merge_id": "1",
         }
 
 
