@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from app.actions import tickets
+from app.actions import ticket_merge, tickets
 from app.actions.access import check_ticket, ticket_filter
 from app.actions.common import queue_name
 from app.domain import queries
@@ -70,6 +70,8 @@ async def get_ticket(request: Request) -> JSONResponse:
         ticket = check_ticket(who, await s.get(Ticket, tid), tid)
         view = ticket_view(ticket, await queue_name(s, ticket.queue_id))
         view["messages"] = await queries.ticket_messages(s, tid)
+        if ticket_merge.MERGED_TAG in view["tags"]:
+            view["merged_into"] = await ticket_merge.merged_into(s, tid)
     return JSONResponse(view)
 
 
@@ -117,9 +119,48 @@ async def post_message(request: Request) -> JSONResponse:
     return JSONResponse(message_view(msg), status_code=202 if msg.status == "queued" else 201)
 
 
+async def merge_tickets(request: Request) -> JSONResponse:
+    """
+    summary: Merge another ticket of the same customer into this one (its messages join this thread; it is closed, tagged merged)
+    requestBody: {content: {application/json: {schema: {type: object, required: [other_id], properties: {other_id: {type: integer}}}}}}
+    responses:
+      200: {description: this ticket}
+      400: {description: another customer's ticket, the same ticket, or merged already}
+    """
+    who = await require_agent(request)
+    tid = _ticket_id(request)
+    body = await read_json(request)
+    ctx = ctx_of(request)
+    async with ctx.db.read() as s:
+        check_ticket(who, await s.get(Ticket, tid), tid)
+        other = body.get("other_id")
+        if isinstance(other, bool) or not isinstance(other, int):
+            raise ApiError(400, "invalid", "other_id must be a ticket id")
+        check_ticket(who, await s.get(Ticket, other), other)
+    return JSONResponse(await ticket_merge.merge(ctx, who.id, tid, other))
+
+
+async def split_ticket(request: Request) -> JSONResponse:
+    """
+    summary: Split a customer's message off into a new ticket (same customer, channel and queue; waiting for a person)
+    requestBody: {content: {application/json: {schema: {type: object, required: [message_id], properties: {message_id: {type: integer}}}}}}
+    responses:
+      201: {description: the new ticket}
+    """
+    who = await require_agent(request)
+    tid = _ticket_id(request)
+    body = await read_json(request)
+    ctx = ctx_of(request)
+    async with ctx.db.read() as s:
+        check_ticket(who, await s.get(Ticket, tid), tid)
+    return JSONResponse(await ticket_merge.split(ctx, who.id, tid, body.get("message_id")), status_code=201)
+
+
 routes = [
     Route("/api/tickets", list_tickets, methods=["GET"]),
     Route("/api/tickets/{ticket_id}", get_ticket, methods=["GET"]),
     Route("/api/tickets/{ticket_id}", patch_ticket, methods=["PATCH"]),
     Route("/api/tickets/{ticket_id}/messages", post_message, methods=["POST"]),
+    Route("/api/tickets/{ticket_id}/merge", merge_tickets, methods=["POST"]),
+    Route("/api/tickets/{ticket_id}/split", split_ticket, methods=["POST"]),
 ]

@@ -43,6 +43,8 @@ HTTP_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/tickets/{ticket_id}"): TICKET,
     ("PATCH", "/api/tickets/{ticket_id}"): TICKET,
     ("POST", "/api/tickets/{ticket_id}/messages"): TICKET,
+    ("POST", "/api/tickets/{ticket_id}/merge"): TICKET,
+    ("POST", "/api/tickets/{ticket_id}/split"): TICKET,
     # every agent may look customers up (access.py): a contact center's agents serve whoever calls
     ("GET", "/api/customers"): AGENT,
     ("GET", "/api/customers/{customer_id}"): AGENT,
