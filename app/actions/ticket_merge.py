@@ -77,7 +77,7 @@ async def merge(ctx: Context, agent_id: int, target_id: int, source_id: int) -> 
             "ticket.merged",
             author="agent",
             agent_id=agent_id,
-            text=f"ticket #{source.id} merged into this one ({len(moved)} message{'' if len(moved) == 1 else 's'})",
+            text=f"ticket #{source.id} merged into this one ({_count(len(moved))})",
             data=data,
         )
         history(
@@ -177,6 +177,10 @@ async def split(ctx: Context, agent_id: int, ticket_id: int, message_id: Any) ->
         view = dict(events[0].data["ticket"])
     await ctx.publish(events)
     return view
+
+
+def _count(n: int) -> str:
+    return f"{n} message" if n == 1 else f"{n} messages"
 
 
 async def merged_into(s: AsyncSession, ticket_id: int) -> int | None:
