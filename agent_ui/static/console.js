@@ -1174,21 +1174,62 @@
 
   /* ------------------------------------------------------------------ the customer panel (right column) */
 
+  /* The pane is a stack of sections (profile, channels, notes, duplicates, tickets, history), each redrawn
+     on its own: a message arriving redraws the tickets and the history, never a form the agent is typing in. */
+
+  const NOTES_SHOWN = 5;
+  const ATTR_INPUT = { text: "text", number: "number", date: "date" };
+  const TYPED_KINDS = new Set(["email", "phone"]);
+
   function renderCustomerPane(cur) {
     $("customer-pane").replaceChildren(el("div", { class: "aside-empty" }, el("p", { class: "muted" }, "Loading the customer…")));
-    cur.aside = null;
+    cur.cp = null;
   }
 
   async function loadCustomerPane(cur, cid) {
-    const [customer, past, history] = await Promise.all([
-      fetchCustomer(cid, true),
-      api("GET", "/api/tickets?customer=" + cid + "&limit=50").catch(() => null),
-      api("GET", "/api/customers/" + cid + "/history").catch(() => null),
+    const customer = await fetchCustomer(cid, true);
+    if (S.current !== cur) return;
+    const id = customer ? customer.id : cid; // a merged-away id answers with the survivor
+    const [past, history, defs, notes, dups, merges] = await Promise.all([
+      api("GET", "/api/tickets?customer=" + id + "&limit=50").catch(() => null),
+      api("GET", "/api/customers/" + id + "/history").catch(() => null),
+      api("GET", "/api/customer-attributes").catch(() => null),
+      api("GET", "/api/customers/" + id + "/notes").catch(() => null),
+      // null where the server has no such list (or it failed): the section stays hidden
+      api("GET", "/api/customers/" + id + "/duplicates").catch(() => null),
+      api("GET", "/api/customers/" + id + "/merges").catch(() => null),
     ]);
     if (S.current !== cur) return;
+    const before = cur.cp && cur.cp.id === id ? cur.cp : null;
     cur.past = past ? past.items || [] : null;
     cur.history = history ? history.items || [] : null;
+    cur.cp = {
+      id,
+      customer,
+      defs: defs ? defs.items || [] : null,
+      notes: notes ? notes.items || [] : null,
+      dups: dups ? dups.items || [] : null,
+      merges: merges ? merges.items || [] : null,
+      editing: false,
+      allNotes: before ? before.allNotes : false,
+      noteDraft: before ? before.noteDraft : "",
+      addKind: before ? before.addKind : "email",
+      secs: null,
+    };
     drawCustomerPane(cur, customer, cid);
+  }
+
+  /** The ticket again (a merge or its undo may move it to another customer), then its customer's pane. */
+  async function reloadCustomerPane(cur) {
+    try {
+      const t = await api("GET", "/api/tickets/" + cur.id);
+      storeTicket(t);
+      if (S.current === cur && t.customer_id !== undefined) cur.customerId = t.customer_id;
+    } catch (_) { /* the pane reloads with the customer held */ }
+    if (S.current !== cur) return;
+    updateTicketHead();
+    await loadCustomerPane(cur, cur.customerId);
+    loadLists().catch(() => {});
   }
 
   let historyTimer = null;
@@ -1197,7 +1238,7 @@
     const cur = S.current;
     historyTimer = setTimeout(async () => {
       if (!cur || S.current !== cur || !cur.customerId) return;
-      const cid = cur.customerId;
+      const cid = cur.cp ? cur.cp.id : cur.customerId;
       const [past, history] = await Promise.all([
         api("GET", "/api/tickets?customer=" + cid + "&limit=50").catch(() => null),
         api("GET", "/api/customers/" + cid + "/history").catch(() => null),
@@ -1211,7 +1252,7 @@
   }
 
   function identityLabel(kind) {
-    return { chat: "Chat visitor", email: "Email", phone: "Phone", sms: "SMS" }[kind] || cap(kind);
+    return { chat: "Chat visitor", email: "Email", phone: "Phone", sms: "SMS", user: "Signed-in user" }[kind] || cap(kind);
   }
 
   function identityAddress(i) {
@@ -1219,23 +1260,632 @@
     return i.address;
   }
 
+  function agentName(id) {
+    if (id === null || id === undefined) return "An agent";
+    if (S.me && id === S.me.id) return S.me.name + " (you)";
+    const a = S.agents.get(id);
+    return a ? a.name : "Agent #" + id;
+  }
+
+  /** Replace a section's content; the keyboard focus stays on the element of the same id. */
+  function fill(box, ...nodes) {
+    const active = document.activeElement;
+    const focusId = active && active.id && box.contains(active) ? active.id : "";
+    box.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined));
+    if (focusId) {
+      const again = document.getElementById(focusId);
+      if (again) again.focus();
+    }
+  }
+
+  function showError(box, text) {
+    box.textContent = text || "";
+    box.hidden = !text;
+  }
+
+  /** An error of the API shown in `box` (role=alert); a lost session shows the sign-in instead. */
+  function failIn(box, err, prefix) {
+    if (err && err.status === 401) return showLogin("Your session has ended. Please sign in again.");
+    showError(box, (prefix ? prefix + ": " : "") + ((err && err.message) || "something went wrong"));
+  }
+
+  function focusId(id) {
+    const node = document.getElementById(id);
+    if (node) node.focus();
+  }
+
+  /** The customer as the server answered: held for the lists, the ticket head and the pane. */
+  function storeCustomer(c) {
+    let entry = S.customers.get(c.id);
+    if (!entry) {
+      entry = { data: null, pending: false, promise: Promise.resolve(c) };
+      S.customers.set(c.id, entry);
+    }
+    const renamed = !entry.data || entry.data.name !== c.name;
+    entry.data = c;
+    if (!renamed) return;
+    renderLists();
+    if (S.current) {
+      updateTicketHead();
+      renderThread(false, true);
+    }
+  }
+
+  /** PATCH the open customer; the answer is drawn. Throws the API's error (nothing was stored). */
+  async function patchCustomer(cur, changes) {
+    const cp = cur.cp;
+    const c = await api("PATCH", "/api/customers/" + cp.id, changes);
+    storeCustomer(c);
+    if (S.current === cur && cur.cp === cp) {
+      cp.customer = c;
+      refreshHistorySoon(); // every change is a line on the timeline
+    }
+    return c;
+  }
+
   function drawCustomerPane(cur, c, cid) {
     const pane = $("customer-pane");
-    const scroll = pane.scrollTop;
     if (!c) {
       pane.replaceChildren(el("div", { class: "aside-empty" }, el("p", { role: "alert" }, "Could not load customer #" + cid + ".")));
       return;
     }
+    const cp = cur.cp;
+    if (!cp) return;
+    if (!cp.secs || !cp.secs.profile.isConnected) {
+      const scroll = pane.scrollTop;
+      const sec = (key, cls) => el("section", { class: cls || "aside-sec", "aria-labelledby": "cp-" + key + "-h" });
+      cp.secs = {
+        profile: sec("profile", "cust-card"),
+        channels: sec("channels"),
+        notes: sec("notes"),
+        dups: sec("dups", "aside-sec dups-sec"),
+        past: sec("past"),
+        hist: sec("hist"),
+      };
+      const s = cp.secs;
+      pane.replaceChildren(s.profile, s.channels, s.notes, s.dups, s.past, s.hist);
+      drawProfile(cur);
+      drawChannels(cur);
+      drawNotes(cur);
+      drawDuplicates(cur);
+      pane.scrollTop = scroll;
+    }
+    drawPast(cur);
+    drawHistory(cur);
+    if (S.current === cur) renderLearn();
+  }
+
+  /* -- profile: name and company, tags, the attributes admins define, consent */
+
+  function drawProfile(cur) {
+    const cp = cur.cp;
+    const c = cp.customer;
     const name = c.name || "Customer #" + c.id;
+    const since = c.created_at ? " · since " + new Date(c.created_at).toLocaleDateString() : "";
+    const head = el("div", { class: "cust-top" },
+      el("span", { class: "avatar big av-customer", "aria-hidden": "true" }, initials(name)),
+      el("div", { class: "cust-who" },
+        el("h2", { id: "cp-profile-h", class: "cust-name" }, name),
+        c.company ? el("p", { class: "cust-company" }, c.company) : null,
+        el("p", { class: "muted small" }, "Customer #" + c.id + since)),
+      cp.editing ? null : el("button", {
+        type: "button", id: "cp-edit", class: "btn ghost small cust-edit", "aria-label": "Edit name and company",
+        onclick: () => {
+          cp.editing = true;
+          drawProfile(cur);
+          focusId("cp-name");
+        },
+      }, "Edit"));
+    fill(cp.secs.profile, head, cp.editing ? editForm(cur) : null, tagsBlock(cur), attributesBlock(cur), consentBlock(cur));
+  }
+
+  function editForm(cur) {
+    const cp = cur.cp;
+    const c = cp.customer;
+    const name = el("input", { type: "text", id: "cp-name", maxlength: 200, autocomplete: "off", required: true });
+    const company = el("input", { type: "text", id: "cp-company", maxlength: 200, autocomplete: "off" });
+    name.value = c.name || "";
+    company.value = c.company || "";
+    const err = el("p", { class: "form-error", role: "alert", hidden: true });
+    const save = el("button", { type: "submit", class: "btn primary small" }, "Save");
+    const close = () => {
+      cp.editing = false;
+      drawProfile(cur);
+      focusId("cp-edit");
+    };
+    return el("form", {
+      class: "cust-form", "aria-label": "Edit name and company", novalidate: true,
+      onkeydown: (e) => {
+        if (e.key !== "Escape") return;
+        e.preventDefault();
+        e.stopPropagation();
+        close();
+      },
+      onsubmit: async (e) => {
+        e.preventDefault();
+        save.disabled = true;
+        showError(err, "");
+        try {
+          await patchCustomer(cur, { name: name.value, company: company.value });
+          if (S.current !== cur || cur.cp !== cp) return;
+          toast("Profile saved");
+          close();
+        } catch (x) {
+          failIn(err, x, "Not saved");
+          save.disabled = false;
+        }
+      },
+    },
+    el("div", { class: "field" }, el("label", { for: "cp-name" }, "Name"), name),
+    el("div", { class: "field" }, el("label", { for: "cp-company" }, "Company"), company),
+    err,
+    el("div", { class: "cust-actions" }, save, el("button", { type: "button", class: "btn ghost small", onclick: close }, "Cancel")));
+  }
+
+  function tagsBlock(cur) {
+    const cp = cur.cp;
+    const tags = cp.customer.tags || [];
+    const err = el("p", { class: "form-error", role: "alert", hidden: true });
+    const setTags = async (next, done, focus) => {
+      showError(err, "");
+      try {
+        await patchCustomer(cur, { tags: next });
+        if (S.current !== cur || cur.cp !== cp) return;
+        drawProfile(cur);
+        focusId(focus);
+        toast(done);
+      } catch (x) {
+        failIn(err, x, "Tags not saved");
+      }
+    };
+    const input = el("input", {
+      type: "text", id: "cp-tag", class: "tag-input", placeholder: "Add tag…", autocomplete: "off", maxlength: 64,
+      onkeydown: (e) => {
+        if (e.key === "Enter" || e.key === ",") {
+          e.preventDefault();
+          const tag = input.value.trim().replace(/,/g, "").toLowerCase();
+          if (!tag) return;
+          input.value = "";
+          if (!tags.includes(tag)) setTags([...tags, tag], "Customer tag " + tag + " added", "cp-tag");
+        } else if (e.key === "Backspace" && !input.value && tags.length) {
+          const last = tags[tags.length - 1];
+          setTags(tags.filter((x) => x !== last), "Customer tag " + last + " removed", "cp-tag");
+        }
+      },
+    });
+    return el("div", { class: "cust-block" },
+      el("h3", { class: "aside-h", id: "cp-tags-h" }, "Tags"),
+      el("div", { class: "tags" },
+        el("ul", { class: "tag-list", "aria-labelledby": "cp-tags-h" }, tags.map((tag) => el("li", { class: "tag" },
+          el("span", {}, tag),
+          el("button", {
+            type: "button", class: "tag-x", "aria-label": "Remove customer tag " + tag,
+            onclick: () => setTags(tags.filter((x) => x !== tag), "Customer tag " + tag + " removed", "cp-tag"),
+          }, "×")))),
+        el("label", { for: "cp-tag", class: "sr-only" }, "Add a customer tag"),
+        input),
+      err);
+  }
+
+  function attributesBlock(cur) {
+    const cp = cur.cp;
+    const values = cp.customer.attributes || {};
+    const defs = cp.defs;
+    const rows = (defs || []).map((d) => attributeRow(cur, d, values[d.key]));
+    // values kept for an attribute whose definition was removed: shown, no longer editable
+    const defined = new Set((defs || []).map((d) => d.key));
+    for (const [key, value] of Object.entries(values)) {
+      if (defs && !defined.has(key)) {
+        rows.push(el("div", { class: "attr-row retired" },
+          el("span", { class: "attr-label" }, key),
+          el("span", { class: "attr-value", title: "This field is no longer defined" }, String(value))));
+      }
+    }
+    return el("div", { class: "cust-block" },
+      el("h3", { class: "aside-h", id: "cp-attrs-h" }, "Details"),
+      defs === null
+        ? el("p", { class: "muted small" }, "Could not load the customer fields.")
+        : rows.length
+          ? el("div", { class: "attrs", role: "group", "aria-labelledby": "cp-attrs-h" }, rows)
+          : el("p", { class: "muted small" }, "No customer fields yet: an admin defines them."));
+  }
+
+  function attributeRow(cur, d, value) {
+    const cp = cur.cp;
+    const id = "cp-attr-" + d.key;
+    const err = el("p", { class: "form-error attr-error", role: "alert", hidden: true });
+    const held = value === undefined || value === null ? "" : String(value);
+    let input;
+    if (d.type === "choice") {
+      const choices = [...(d.choices || [])];
+      if (held && !choices.includes(held)) choices.push(held); // a value from before the choices changed
+      input = el("select", { id }, el("option", { value: "" }, "—"), choices.map((ch) => el("option", { value: ch }, ch)));
+    } else {
+      input = el("input", {
+        type: ATTR_INPUT[d.type] || "text", id, autocomplete: "off",
+        placeholder: d.type === "date" ? null : "—", step: d.type === "number" ? "any" : null,
+        maxlength: d.type === "text" ? 1000 : null,
+      });
+    }
+    input.value = held;
+    input.addEventListener("change", async () => {
+      showError(err, "");
+      input.removeAttribute("aria-invalid");
+      let next = d.type === "text" ? input.value.trim() : input.value;
+      if (next === "" && input.validity && input.validity.badInput) {
+        input.setAttribute("aria-invalid", "true");
+        return showError(err, d.type === "number" ? "Write a number." : "Write a whole date.");
+      }
+      if (next === "") next = null;
+      else if (d.type === "number") next = Number(next);
+      const now = (cp.customer.attributes || {})[d.key];
+      if (next === (now === undefined ? null : now)) return;
+      try {
+        await patchCustomer(cur, { attributes: { [d.key]: next } });
+        if (S.current !== cur || cur.cp !== cp) return;
+        if (!input.isConnected) drawProfile(cur); // the profile was redrawn while the change was on its way
+        toast(next === null ? d.label + " cleared" : d.label + " saved");
+      } catch (x) {
+        input.setAttribute("aria-invalid", "true");
+        failIn(err, x, "Not saved");
+      }
+    });
+    input.setAttribute("aria-describedby", id + "-err");
+    err.id = id + "-err";
+    return el("div", { class: "attr-row" }, el("label", { for: id, class: "attr-label" }, d.label), input, err);
+  }
+
+  function consentBlock(cur) {
+    const cp = cur.cp;
+    const c = cp.customer;
+    const err = el("p", { class: "form-error", role: "alert", hidden: true });
+    const toggle = (flag, text, on, off) => {
+      const box = el("input", { type: "checkbox", id: "cp-" + flag });
+      box.checked = !!c[flag];
+      box.addEventListener("change", async () => {
+        showError(err, "");
+        const want = box.checked;
+        try {
+          await patchCustomer(cur, { [flag]: want });
+          if (S.current !== cur || cur.cp !== cp) return;
+          if (!box.isConnected) drawProfile(cur);
+          toast(want ? on : off);
+        } catch (x) {
+          box.checked = !want;
+          failIn(err, x, "Not saved");
+        }
+      });
+      return el("label", { class: "consent-opt", for: "cp-" + flag }, box, el("span", {}, text));
+    };
+    return el("div", { class: "cust-block consent", role: "group", "aria-labelledby": "cp-consent-h" },
+      el("h3", { class: "aside-h", id: "cp-consent-h" }, "Consent"),
+      toggle("sms_opt_out", "Opted out of SMS", "Opted out of SMS: no texts are sent", "Opted in to SMS again"),
+      toggle("email_unsubscribed", "Unsubscribed from email", "Unsubscribed from email", "Subscribed to email again"),
+      err);
+  }
+
+  /* -- channels: the customer's addresses; an agent adds or removes an email or a phone */
+
+  function drawChannels(cur) {
+    const cp = cur.cp;
+    const c = cp.customer;
     const ids = c.identities || [];
-    const identities = ids.length
+    const err = el("p", { class: "form-error", id: "cp-id-error", role: "alert", hidden: true });
+    const list = ids.length
       ? el("ul", { class: "ids" }, ids.map((i) => el("li", { class: "id-row" },
-        channelIcon(i.kind === "chat" ? "chat" : i.kind),
+        channelIcon(i.kind === "chat" || i.kind === "user" ? "chat" : i.kind),
         el("span", { class: "id-kind" }, identityLabel(i.kind)),
         el("span", { class: "id-addr", title: i.address }, identityAddress(i)),
-        i.verified ? el("span", { class: "verified", title: "Verified by the channel" }, "verified") : el("span", { class: "claimed", title: "Typed by the customer, not verified" }, "unverified"))))
+        i.verified ? el("span", { class: "verified", title: "Verified by the channel or an agent" }, "verified") : el("span", { class: "claimed", title: "Typed by the customer, not verified" }, "unverified"),
+        TYPED_KINDS.has(i.kind)
+          ? el("button", {
+            type: "button", class: "tag-x id-x", title: "Remove", "aria-label": "Remove " + identityLabel(i.kind).toLowerCase() + " " + i.address,
+            onclick: () => removeIdentity(cur, i, err),
+          }, "×")
+          : el("span", {}))))
       : el("p", { class: "muted" }, "No known addresses.");
 
+    const kind = el("select", { id: "cp-id-kind", class: "id-kind-sel" },
+      el("option", { value: "email" }, "Email"), el("option", { value: "phone" }, "Phone"));
+    const address = el("input", { id: "cp-id-addr", autocomplete: "off", spellcheck: "false", "aria-describedby": "cp-id-error" });
+    const addressLabel = el("label", { for: "cp-id-addr", class: "sr-only" });
+    const fit = () => {
+      const phone = kind.value === "phone";
+      address.type = phone ? "tel" : "email";
+      address.placeholder = phone ? "+46 70 123 45 67" : "name@example.com";
+      addressLabel.textContent = phone ? "Phone number to add" : "Email address to add";
+    };
+    kind.value = cp.addKind;
+    fit();
+    kind.addEventListener("change", () => {
+      cp.addKind = kind.value;
+      fit();
+      showError(err, "");
+    });
+    const add = el("button", { type: "submit", class: "btn small", "aria-label": "Add address" }, "Add");
+    const offer = el("div", { class: "id-offer", hidden: true });
+    const form = el("form", {
+      class: "id-add", novalidate: true, "aria-labelledby": "cp-id-add-h",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const typed = address.value.trim();
+        if (!typed) return address.focus();
+        add.disabled = true;
+        showError(err, "");
+        try {
+          const c2 = await api("POST", "/api/customers/" + cp.id + "/identities", { kind: kind.value, address: typed });
+          storeCustomer(c2);
+          if (S.current !== cur || cur.cp !== cp) return;
+          cp.customer = c2;
+          const added = (c2.identities || []).filter((i) => i.kind === kind.value).pop();
+          drawChannels(cur);
+          focusId("cp-id-addr");
+          refreshHistorySoon();
+          toast(identityLabel(kind.value) + " " + (added ? added.address : typed) + " added");
+        } catch (x) {
+          add.disabled = false;
+          address.setAttribute("aria-invalid", "true");
+          if (x && x.code === "identity_taken") {
+            failIn(err, x, "Not added");
+            offerHolder(cur, typed, x.message, offer, err);
+            refreshDuplicates(cur);
+          } else {
+            failIn(err, x, "Not added");
+          }
+        }
+      },
+    },
+    el("p", { class: "id-add-h", id: "cp-id-add-h" }, "Add email or phone"),
+    el("div", { class: "id-add-row" },
+      el("label", { for: "cp-id-kind", class: "sr-only" }, "Type of address"), kind, addressLabel, address, add),
+    err, offer);
+    address.addEventListener("input", () => {
+      address.removeAttribute("aria-invalid");
+      offer.hidden = true;
+    });
+    fill(cp.secs.channels, el("h3", { class: "aside-h", id: "cp-channels-h" }, "Channels"), list, form);
+  }
+
+  /** Another customer holds the address the agent typed (409 identity_taken): most likely this customer
+      under another record. Offer to merge them in, found by a search for the address. */
+  async function offerHolder(cur, typed, message, box, err) {
+    const cp = cur.cp;
+    box.hidden = true;
+    let found = [];
+    try {
+      found = ((await api("GET", "/api/customers?q=" + encodeURIComponent(typed))).items || []).filter((o) => o.id !== cp.id);
+    } catch (_) {
+      return; // the message names the customer: the agent can look them up
+    }
+    if (S.current !== cur || cur.cp !== cp || !found.length) return;
+    const named = /customer (\d+)/.exec(message || "");
+    const other = (named && found.find((o) => o.id === Number(named[1]))) || found[0];
+    const oname = other.name || "Customer #" + other.id;
+    const addrs = [...(other.emails || []), ...(other.phones || [])].join(", ");
+    box.replaceChildren(
+      el("p", {}, el("strong", {}, oname), " (customer #" + other.id + (addrs ? ": " + addrs : "") + ") holds it. The same person?"),
+      el("button", {
+        type: "button", class: "btn small secondary", "aria-label": "Merge " + oname + " (customer #" + other.id + ") into this customer",
+        onclick: (e) => mergeDuplicate(cur, other, e.currentTarget, err),
+      }, "Merge into this customer"));
+    box.hidden = false;
+  }
+
+  async function removeIdentity(cur, identity, err) {
+    const cp = cur.cp;
+    const what = identityLabel(identity.kind).toLowerCase() + " " + identity.address;
+    if (!window.confirm("Remove the " + what + " from this customer? Messages from it will no longer find them.")) return;
+    showError(err, "");
+    try {
+      const c = await api("DELETE", "/api/customers/" + cp.id + "/identities/" + identity.id);
+      storeCustomer(c);
+      if (S.current !== cur || cur.cp !== cp) return;
+      cp.customer = c;
+      drawChannels(cur);
+      focusId("cp-id-addr");
+      refreshHistorySoon();
+      toast(cap(what) + " removed");
+    } catch (x) {
+      failIn(err, x, "Not removed");
+    }
+  }
+
+  /* -- notes about the customer (not about one ticket) */
+
+  function drawNotes(cur) {
+    const cp = cur.cp;
+    const notes = cp.notes;
+    const err = el("p", { class: "form-error", role: "alert", hidden: true });
+    const box = el("textarea", {
+      id: "cp-note", class: "note-box", rows: 2, maxlength: 10000, placeholder: "Write a note about this customer…",
+      "aria-describedby": "cp-note-hint",
+      oninput: () => { cp.noteDraft = box.value; },
+      onkeydown: (e) => {
+        if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+          e.preventDefault();
+          form.requestSubmit();
+        }
+      },
+    });
+    box.value = cp.noteDraft || "";
+    const add = el("button", { type: "submit", class: "btn small secondary" }, "Add customer note");
+    const form = el("form", {
+      class: "note-form", novalidate: true,
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const text = box.value.trim();
+        if (!text) return box.focus();
+        add.disabled = true;
+        showError(err, "");
+        try {
+          const note = await api("POST", "/api/customers/" + cp.id + "/notes", { text });
+          if (S.current !== cur || cur.cp !== cp) return;
+          cp.notes = [note, ...(cp.notes || [])];
+          cp.noteDraft = "";
+          drawNotes(cur);
+          focusId("cp-note");
+          toast("Note added");
+          refreshHistorySoon();
+        } catch (x) {
+          add.disabled = false;
+          failIn(err, x, "Not added");
+        }
+      },
+    },
+    el("label", { for: "cp-note", class: "sr-only" }, "Note about the customer"),
+    box, err,
+    el("div", { class: "note-bar" }, el("span", { class: "hint", id: "cp-note-hint" }, "Only agents see these · Ctrl+Enter"), add));
+
+    let list;
+    if (notes === null) list = el("p", { class: "muted" }, "Could not load the notes.");
+    else if (!notes.length) list = el("p", { class: "muted small" }, "No notes yet.");
+    else {
+      const shown = cp.allNotes ? notes : notes.slice(0, NOTES_SHOWN);
+      list = el("ol", { class: "notes", "aria-label": "Notes, newest first" }, shown.map((n) => el("li", { class: "cnote" },
+        el("div", { class: "cnote-head" },
+          el("span", { class: "cnote-who" }, agentName(n.agent_id)),
+          el("time", { datetime: n.at, title: fullDate(n.at) }, clock(n.at))),
+        el("p", { class: "cnote-text" }, n.text))));
+    }
+    const more = notes && notes.length > NOTES_SHOWN
+      ? el("button", {
+        type: "button", id: "cp-notes-more", class: "btn ghost small", "aria-expanded": cp.allNotes ? "true" : "false",
+        onclick: () => {
+          cp.allNotes = !cp.allNotes;
+          drawNotes(cur);
+        },
+      }, cp.allNotes ? "Show fewer notes" : "Show all " + notes.length + " notes")
+      : null;
+    fill(cp.secs.notes,
+      el("h3", { class: "aside-h", id: "cp-notes-h" }, "Notes", notes ? el("span", { class: "count" }, String(notes.length)) : null),
+      form, list, more);
+  }
+
+  /* -- possible duplicates, merging one in, and undoing a merge */
+
+  async function refreshDuplicates(cur) {
+    const cp = cur.cp;
+    if (!cp) return;
+    const [dups, merges] = await Promise.all([
+      api("GET", "/api/customers/" + cp.id + "/duplicates").catch(() => null),
+      api("GET", "/api/customers/" + cp.id + "/merges").catch(() => null),
+    ]);
+    if (S.current !== cur || cur.cp !== cp) return;
+    if (dups) cp.dups = dups.items || [];
+    if (merges) cp.merges = merges.items || [];
+    drawDuplicates(cur);
+  }
+
+  function scoreLabel(score) {
+    const pct = Math.round((Number(score) || 0) * 100);
+    const word = pct >= 80 ? "very likely" : pct >= 50 ? "likely" : "possible";
+    return pct + "% match · " + word;
+  }
+
+  function drawDuplicates(cur) {
+    const cp = cur.cp;
+    const box = cp.secs.dups;
+    const dups = cp.dups || [];
+    const merges = (cp.merges || []).filter((m) => m.survivor_id === cp.id);
+    if (!dups.length && !merges.length) {
+      box.hidden = true;
+      box.replaceChildren();
+      return;
+    }
+    box.hidden = false;
+    const err = el("p", { class: "form-error", id: "cp-dups-error", role: "alert", hidden: true });
+    const candidates = dups.length
+      ? el("ul", { class: "dups" }, dups.map((d) => {
+        const o = d.customer || {};
+        const oname = o.name || "Customer #" + o.id;
+        const addrs = [...(o.emails || []), ...(o.phones || [])];
+        return el("li", { class: "dup" },
+          el("div", { class: "dup-head" },
+            el("span", { class: "dup-name" }, oname),
+            el("span", { class: "badge dup-score", title: "How sure the duplicate finder is" }, scoreLabel(d.score))),
+          el("p", { class: "dup-meta" }, "Customer #" + o.id + (o.company ? " · " + o.company : "")),
+          addrs.length ? el("p", { class: "dup-addrs" }, addrs.join(" · ")) : null,
+          (d.reasons || []).length
+            ? el("ul", { class: "dup-reasons", "aria-label": "Why " + oname + " may be this customer" },
+              d.reasons.map((r) => el("li", { class: "dup-reason r-" + String(r.kind || "").replace(/[^\w-]/g, "_") }, r.detail || r.kind)))
+            : null,
+          el("button", {
+            type: "button", class: "btn small secondary", "aria-label": "Merge " + oname + " (customer #" + o.id + ") into this customer",
+            onclick: (e) => mergeDuplicate(cur, o, e.currentTarget, err),
+          }, "Merge into this customer"));
+      }))
+      : el("p", { class: "muted small" }, "No possible duplicates.");
+    const done = merges.length
+      ? el("ul", { class: "merges", "aria-label": "Merges into this customer" }, merges.slice(0, 5).map((m) => {
+        const oname = m.other_name || "Customer #" + m.other_id;
+        return el("li", { class: "merge-row" + (m.undone_at ? " undone" : "") },
+          el("span", { class: "merge-text" },
+            el("strong", {}, m.undone_at ? "Merge undone" : "Merged"), " ", oname + " (#" + m.other_id + ")",
+            el("span", { class: "merge-meta" }, " · " + agentName(m.agent_id) + ", ",
+              el("time", { datetime: m.at, title: fullDate(m.at) }, clock(m.at)), movedText(m.moved))),
+          m.undone_at ? null : el("button", {
+            type: "button", id: "cp-undo-" + m.id, class: "btn small", "aria-label": "Undo the merge of " + oname,
+            onclick: (e) => undoMerge(cur, m, e.currentTarget, err),
+          }, "Undo"));
+      }))
+      : null;
+    fill(box,
+      el("h3", { class: "aside-h", id: "cp-dups-h" }, "Possible duplicates", el("span", { class: "count" }, String(dups.length))),
+      candidates, done, err);
+  }
+
+  /** What a merge moved, e.g. " · 2 tickets, 1 address" (counts by table, where the server gives them). */
+  function movedText(moved) {
+    if (!moved || typeof moved !== "object") return "";
+    const parts = [];
+    const n = (count, one, many) => { if (count) parts.push(count + " " + (count === 1 ? one : many)); };
+    n(Number(moved.tickets) || 0, "ticket", "tickets");
+    n(Number(moved.identities) || 0, "address", "addresses");
+    n(Number(moved.calls) || 0, "call", "calls");
+    return parts.length ? " · moved " + parts.join(", ") : "";
+  }
+
+  async function mergeDuplicate(cur, other, button, err) {
+    const cp = cur.cp;
+    const oname = other.name || "Customer #" + other.id;
+    const here = cp.customer.name || "Customer #" + cp.id;
+    const sure = window.confirm("Merge " + oname + " (customer #" + other.id + ") into " + here + "?\n\n"
+      + "Their addresses, tickets and history move to " + here + ". You can undo it afterwards.");
+    if (!sure) return;
+    button.disabled = true;
+    showError(err, "");
+    let merged;
+    try {
+      merged = await api("POST", "/api/customers/" + cp.id + "/merge", { other_id: other.id });
+    } catch (x) {
+      button.disabled = false;
+      return failIn(err, x, "Not merged");
+    }
+    if (S.current !== cur) return;
+    toast(oname + " merged into this customer");
+    announce(oname + " merged into this customer. An Undo button is in the duplicates section.");
+    await reloadCustomerPane(cur);
+    if (merged && merged.merge_id !== undefined) focusId("cp-undo-" + merged.merge_id);
+  }
+
+  async function undoMerge(cur, merge, button, err) {
+    const oname = merge.other_name || "Customer #" + merge.other_id;
+    button.disabled = true;
+    showError(err, "");
+    try {
+      await api("POST", "/api/merges/" + merge.id + "/undo");
+    } catch (x) {
+      button.disabled = false;
+      return failIn(err, x, "Not undone");
+    }
+    if (S.current !== cur) return;
+    toast("Merge undone: " + oname + " is a customer of their own again");
+    await reloadCustomerPane(cur);
+  }
+
+  /* -- the customer's tickets and history */
+
+  function drawPast(cur) {
     const past = cur.past;
     const pastList = past === null
       ? el("p", { class: "muted" }, "Could not load past tickets.")
@@ -1250,7 +1900,11 @@
           el("span", { class: "badge st-" + t.status }, cap(t.status)),
           el("span", { class: "past-meta" }, "#" + t.id + " · " + clock(t.created_at))))))
         : el("p", { class: "muted" }, "No tickets.");
+    fill(cur.cp.secs.past,
+      el("h3", { class: "aside-h", id: "cp-past-h" }, "Tickets", past ? el("span", { class: "count" }, String(past.length)) : null), pastList);
+  }
 
+  function drawHistory(cur) {
     const hist = cur.history;
     const timeline = hist === null
       ? el("p", { class: "muted" }, "Could not load the history.")
@@ -1265,26 +1919,19 @@
           el("time", { datetime: h.at, title: fullDate(h.at) }, clock(h.at))),
         h.text ? el("p", { class: "tl-text" }, h.text) : null)))
         : el("p", { class: "muted" }, "Nothing yet.");
-
-    pane.replaceChildren(
-      el("section", { class: "cust-card", "aria-labelledby": "cust-name" },
-        el("div", { class: "cust-top" },
-          el("span", { class: "avatar big av-customer", "aria-hidden": "true" }, initials(name)),
-          el("div", {},
-            el("h2", { id: "cust-name", class: "cust-name" }, name),
-            el("p", { class: "muted small" }, "Customer #" + c.id + (c.created_at ? " · since " + new Date(c.created_at).toLocaleDateString() : "")))),
-        el("h3", { class: "aside-h" }, "Channels"), identities),
-      el("section", { class: "aside-sec", "aria-labelledby": "past-h" },
-        el("h3", { class: "aside-h", id: "past-h" }, "Tickets", past ? el("span", { class: "count" }, String(past.length)) : null), pastList),
-      el("section", { class: "aside-sec", "aria-labelledby": "hist-h" },
-        el("h3", { class: "aside-h", id: "hist-h" }, "History", hist ? el("span", { class: "count" }, String(hist.length)) : null), timeline));
-    pane.scrollTop = scroll;
-    if (S.current === cur) renderLearn();
+    fill(cur.cp.secs.hist,
+      el("h3", { class: "aside-h", id: "cp-hist-h" }, "History", hist ? el("span", { class: "count" }, String(hist.length)) : null), timeline);
   }
 
   function historyLabel(h) {
     const who = { customer: "Customer", agent: "Agent", bot: "Bot", system: "System" }[h.author] || "";
+    if (h.kind === "note" && !h.ticket_id) return (who || "Agent") + " · note about the customer";
     if (h.kind === "note" || h.internal) return (who || "Agent") + " · internal note";
+    if (h.kind === "profile") return "Profile changed";
+    if (h.kind === "consent") return "Consent changed";
+    if (h.kind === "identity") return "Address changed";
+    if (h.kind === "merge") return "Customers merged";
+    if (h.kind === "unmerge") return "Merge undone";
     if (h.kind === "faq.learned") return "Saved to FAQ";
     if (h.kind === "bot.answer") return "Bot answered from the FAQ";
     if (h.kind === "bot.clarify") return "Bot asked to put it another way";
