@@ -40,8 +40,8 @@ async def test_new_addresses_are_checked_and_listed_with_reasons(live: LiveServe
         stranger = await customer_by_mail(api, "Bo <bo@elsewhere.example>", 3)
         [pair] = await eventually_pairs(api, 1)
         assert {pair["a"]["id"], pair["b"]["id"]} == {greta, other} and pair["status"] == "open"
-        assert [r["kind"] for r in pair["reasons"]] == ["email"]
-        assert "greta@lind.example" in pair["reasons"][0]["detail"]
+        email = next(r for r in pair["reasons"] if r["kind"] == "email")
+        assert "greta@lind.example" in email["detail"]
         found = (await api.get(f"/api/customers/{greta}/duplicates")).json()["items"]
         assert [d["customer"]["id"] for d in found] == [other] and found[0]["score"] > 0.9
         assert (await api.get(f"/api/customers/{stranger}/duplicates")).json()["items"] == []
