@@ -95,7 +95,7 @@ class Router:
         """Assign one waiting ticket of the queue; False when nothing (more) can be assigned."""
         async with self.ctx.db.write() as s:
             if not self.ctx.db.is_sqlite:
-                await s.execute(select(Queue.id).where(Queue.id == queue_id).with_for_update())
+                await s.execute(_QUEUE_MUTEX.where(Queue.id == queue_id))
             ticket = (
                 await s.execute(
                     select(Ticket)
@@ -131,7 +131,7 @@ class Router:
             if ticket is None or ticket.assignee_id is not None:
                 return None
             if not self.ctx.db.is_sqlite:
-                await s.execute(select(Queue.id).where(Queue.id == ticket.queue_id).with_for_update())
+                await s.execute(_QUEUE_MUTEX.where(Queue.id == ticket.queue_id))
             agent = await self._pick_agent(s, ticket.queue_id, needs_phone=needs_phone)
             if agent is None:
                 return None
@@ -188,6 +188,13 @@ class Router:
         async with self.ctx.db.read() as s:
             for queue_id in (await s.execute(select(Queue.id))).scalars():
                 self.wake(queue_id)
+
+
+# One router at a time per queue (PostgreSQL). FOR NO KEY UPDATE, not FOR UPDATE: a transaction that
+# updates a ticket row it already changed checks the ticket's foreign key to its queue (FOR KEY SHARE on the
+# queue row); FOR UPDATE blocked that check, and an agent's reply (holding the ticket, and KEY SHARE on the
+# agent through its message) deadlocked with a router holding the queue and waiting for that agent's row.
+_QUEUE_MUTEX = select(Queue.id).with_for_update(key_share=True)
 
 
 async def _give(s: AsyncSession, ticket: Ticket, agent: Agent) -> Event:
