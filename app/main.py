@@ -23,10 +23,14 @@ from starlette.routing import WebSocketRoute
 from app.actions import agents, kv
 from app.actions.chat_writer import ChatWriter
 from app.actions.context import Context
+from app.actions.csat import CsatAsker
 from app.actions.duplicates import DuplicateWatch
 from app.actions.email import ingest_raw
 from app.actions.errors import ActionError
 from app.actions.inbound import InboundWriter
+from app.actions.rules import RuleRunner
+from app.actions.search_index import SearchIndexer
+from app.actions.sla import SlaClock, SlaWatch
 from app.bus import Event, make_bus
 from app.db.engine import Database
 from app.delivery import Deliverer
@@ -34,12 +38,17 @@ from app.domain.board import Board
 from app.http import (
     api_agents,
     api_attributes,
+    api_csat,
     api_customers,
     api_duplicates,
     api_email,
     api_faq,
+    api_reports,
+    api_rules,
+    api_search,
     api_system,
     api_tickets,
+    api_webhooks,
     pages,
     twilio_sms,
     twilio_voice,
@@ -61,6 +70,7 @@ from app.http.ws_agent import agent_socket, schedule_grace, supervisor_socket
 from app.http.ws_chat import chat_socket
 from app.routing.router import Router
 from app.routing.sweeper import Sweeper
+from app.webhook_sender import WebhookSender
 from bots.faq.responder import FaqBot
 from channels.email import listener
 from channels.email.imap import ImapPoller, ImapSource
@@ -172,6 +182,14 @@ def create_app(settings: Settings) -> Starlette:
         app.state.deliverer = deliverer
         ctx.subscribe(deliverer.on_event)
         deliverer.start()
+        webhook_sender = WebhookSender(ctx)
+        app.state.webhook_sender = webhook_sender
+        ctx.subscribe(webhook_sender.on_event)
+        webhook_sender.start()
+        rule_runner = app.state.rule_runner = RuleRunner(ctx)
+        ctx.subscribe(rule_runner.on_event)
+        ctx.subscribe(SlaClock(ctx).on_event)
+        ctx.subscribe(CsatAsker(ctx).on_event)
         smtp = None
         lead = take_lead(settings) if settings.workers > 1 else None
         leader = settings.workers <= 1 or lead is not None
@@ -191,8 +209,11 @@ def create_app(settings: Settings) -> Starlette:
             )
         imap = _start_imap(ctx, settings) if leader else None
         watch = DuplicateWatch(ctx, settings.duplicate_check_s) if leader else None
-        if watch is not None:
-            watch.start()
+        sla_watch = SlaWatch(ctx, settings.sla_check_s) if leader else None
+        indexer = SearchIndexer(ctx) if db.is_sqlite else None
+        for task in (watch, sla_watch, indexer):
+            if task is not None:
+                task.start()
         # What start-up built (the model's tokenizer, SQLAlchemy's metadata, the FAQ index...) lives as long
         # as the app: out of the cyclic collector's sight, so that a full collection under load scans only
         # what the traffic made (at 1,000 chat messages a second, full collections of the whole heap took
@@ -211,10 +232,12 @@ def create_app(settings: Settings) -> Starlette:
             if lead is not None:
                 lead.close()
             bot.close()
-            if watch is not None:
-                await watch.stop()
+            for task in (watch, sla_watch, indexer):
+                if task is not None:
+                    await task.stop()
             await sweeper.stop()
             await deliverer.stop()
+            await webhook_sender.stop()
             await chat_writer.stop()
             await inbound_writer.stop()
             await ctx.close()
@@ -230,8 +253,13 @@ def create_app(settings: Settings) -> Starlette:
         *api_agents.routes,
         *api_email.routes,
         *api_faq.routes,
+        *api_reports.routes,
+        *api_search.routes,
         *twilio_sms.routes,
         *twilio_voice.routes,
+        *api_webhooks.routes,
+        *api_rules.routes,
+        *api_csat.routes,
         *pages.routes,
         WebSocketRoute("/ws/chat", chat_socket),
         WebSocketRoute("/ws/agent", agent_socket),

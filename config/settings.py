@@ -59,6 +59,13 @@ class Settings:
     phone_region: str = ""
     # How often the customers of new email addresses and phone numbers are checked for likely duplicates.
     duplicate_check_s: float = 5.0
+    # The first retry of an outgoing webhook that failed comes after this; each next one after 3x as long
+    # (capped at 6 hours), 8 tries in all.
+    webhook_retry_s: float = 10.0
+    # How often tickets are checked for missed SLA targets (by one process).
+    sla_check_s: float = 15.0
+    # 1: a customer whose ticket a person resolved gets a one-question satisfaction survey; 0: none.
+    csat: int = 1
     # Lifetime of an agent's bearer token.
     token_ttl_s: int = 12 * 3600
     log_level: str = "info"
@@ -104,6 +111,9 @@ ENV_NAMES: dict[str, str] = {
     "widget_messages_per_10s": "SWITCHBOARD_WIDGET_MESSAGES_PER_10S",
     "phone_region": "SWITCHBOARD_PHONE_REGION",
     "duplicate_check_s": "SWITCHBOARD_DUPLICATE_CHECK_S",
+    "webhook_retry_s": "SWITCHBOARD_WEBHOOK_RETRY_S",
+    "sla_check_s": "SWITCHBOARD_SLA_CHECK_S",
+    "csat": "SWITCHBOARD_CSAT",
     "token_ttl_s": "SWITCHBOARD_TOKEN_TTL_S",
     "log_level": "SWITCHBOARD_LOG_LEVEL",
     "workers": "SWITCHBOARD_WORKERS",

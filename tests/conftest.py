@@ -17,6 +17,7 @@ from app.bus import make_bus
 from app.db.engine import Database
 from app.db.migrate import upgrade
 from config.settings import Settings
+from tests.receiver import Receiver, receiving
 from tests.support import PG_ADMIN, LiveServer, make_settings, running
 
 
@@ -68,3 +69,10 @@ async def action_ctx(database_url: str) -> AsyncIterator[Context]:
 async def server(database_url: str) -> AsyncIterator[LiveServer]:
     async with running(make_settings(database_url)) as live:
         yield live
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on loopback (tests/receiver.py)."""
+    with receiving() as r:
+        yield r

@@ -431,6 +431,11 @@
     }
     renderLists();
     if (S.current && S.current.id === tid) updateTicketHead();
+    // a merge or a split moves messages between two tickets: the open one, if it is either, is read again
+    const cur = S.current;
+    if (cur && (d.reason === "merged" || d.reason === "split") && (d.from === cur.id || d.into === cur.id)) {
+      refreshThreadSoon(cur);
+    }
   }
 
   function onAssignedToMe(t) {
@@ -614,6 +619,7 @@
     }
     if (S.current !== cur) return;
     for (const m of t.messages || []) cur.messages.set(m.id, m);
+    cur.mergedInto = t.merged_into ?? null;
     storeTicket(t);
     cur.loaded = true;
     updateTicketHead();
@@ -652,6 +658,21 @@
     refs.meta = el("p", { class: "ticket-meta" });
     refs.take = el("button", { type: "button", class: "btn secondary", onclick: takeTicket, hidden: true }, "Assign to me");
     refs.resolve = el("button", { type: "button", class: "btn secondary", onclick: resolveTicket, title: "Resolve (e)" }, "Resolve");
+    refs.mergeBtn = el("button", {
+      type: "button", class: "btn secondary", id: "merge-btn", "aria-haspopup": "dialog", "aria-expanded": "false",
+      "aria-controls": "merge-pop", title: "Merge another ticket of this customer into this one", onclick: () => toggleMerge(),
+    }, "Merge…");
+    refs.mergePop = el("div", { class: "merge-pop", id: "merge-pop", role: "dialog", "aria-label": "Merge a ticket into this one", hidden: true });
+    refs.mergePop.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") {
+        e.preventDefault();
+        e.stopPropagation();
+        toggleMerge(false);
+        refs.mergeBtn.focus();
+      }
+    });
+    refs.merged = el("div", { class: "ticket-banner merged-banner", role: "status", hidden: true });
+    refs.notice = el("div", { class: "ticket-banner split-notice", role: "status", hidden: true });
 
     const status = selectField("Status", "f-status", STATUSES.map((s) => [s, cap(s)]),
       (e) => patchTicket({ status: e.target.value }, "Status set to " + e.target.value));
@@ -681,7 +702,8 @@
     const head = el("header", { class: "ticket-head" },
       el("div", { class: "title-row" },
         el("div", { class: "title-main" }, refs.channel, refs.subject, refs.idBadge),
-        el("div", { class: "title-actions" }, refs.take, refs.resolve)),
+        el("div", { class: "title-actions" }, refs.take, refs.resolve,
+          el("div", { class: "merge-wrap" }, refs.mergeBtn, refs.mergePop))),
       refs.meta,
       el("div", { class: "props" }, status.field, priority.field, assignee.field, queue.field, tags));
 
@@ -692,7 +714,7 @@
     refs.learn = el("section", { class: "learn-bar", "aria-label": "Save to FAQ", hidden: true });
 
     const composer = buildComposer(cur, refs);
-    $("ticket-pane").replaceChildren(head, refs.collision, refs.thread, refs.typing, refs.learn, composer);
+    $("ticket-pane").replaceChildren(head, refs.merged, refs.notice, refs.collision, refs.thread, refs.typing, refs.learn, composer);
     updateTicketHead();
     renderCollision();
     renderTyping();
@@ -722,6 +744,15 @@
     updateQueueOptions();
     r.take.hidden = t.assignee_id === S.me.id;
     r.resolve.hidden = t.status === "resolved" || t.status === "closed";
+    const into = cur.mergedInto;
+    r.mergeBtn.hidden = !!into;
+    if (into && !r.mergePop.hidden) toggleMerge(false);
+    r.merged.hidden = !into;
+    if (into && r.merged.dataset.into !== String(into)) {
+      r.merged.dataset.into = String(into);
+      r.merged.replaceChildren("Merged into ", el("a", { href: "#/tickets/" + into, class: "merged-link" }, "#" + into),
+        el("span", { class: "banner-note" }, " · its messages and replies are in that ticket now."));
+    }
     r.sendHint.textContent = S.mode === "note"
       ? "Only agents see notes · Ctrl+Enter to add"
       : "Sends by " + (CHANNEL_LABEL[t.channel] || t.channel || "its channel") + " · Ctrl+Enter to send";
@@ -817,6 +848,144 @@
     patchTicket({ status: "resolved" }, "Ticket #" + t.id + " resolved");
   }
 
+  /* ------------------------------------------------------------------ merge and split */
+
+  /** The open ticket read again from scratch (messages may have left it, or joined it). */
+  async function refreshThread(cur) {
+    let t;
+    try {
+      t = await api("GET", "/api/tickets/" + cur.id);
+    } catch (e) {
+      if (S.current === cur) report(e, "Could not reload the ticket");
+      return;
+    }
+    if (S.current !== cur) return;
+    cur.messages = new Map((t.messages || []).map((m) => [m.id, m]));
+    cur.mergedInto = t.merged_into ?? null;
+    cur.loaded = true;
+    storeTicket(t);
+    updateTicketHead();
+    renderThread(true, true);
+    renderLists();
+  }
+
+  let refreshTimer = null;
+  function refreshThreadSoon(cur) {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(() => {
+      if (S.current === cur) {
+        refreshThread(cur);
+        refreshHistorySoon();
+      }
+    }, 150);
+  }
+
+  function toggleMerge(force) {
+    const cur = S.current;
+    const r = cur && cur.refs;
+    if (!r) return;
+    const open = force !== undefined ? force : r.mergePop.hidden;
+    r.mergePop.hidden = !open;
+    r.mergeBtn.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) loadMergeChoices(cur);
+  }
+
+  /** The same customer's other open tickets, to merge into the open one. */
+  async function loadMergeChoices(cur) {
+    const pop = cur.refs.mergePop;
+    const err = el("p", { class: "form-error", role: "alert", hidden: true });
+    pop.replaceChildren(el("p", { class: "merge-title" }, "Merge into this ticket (#" + cur.id + ")"),
+      el("p", { class: "muted" }, "Loading the customer's tickets…"));
+    const t = cur.ticket();
+    const cid = (cur.cp && cur.cp.id) || (t && t.customer_id) || cur.customerId;
+    let items = cur.past;
+    if (cid) {
+      try {
+        const data = await api("GET", "/api/tickets?customer=" + cid + "&status=new,open,pending&limit=50");
+        items = data.items || [];
+      } catch (e) {
+        if (e.status === 401) return showLogin("Your session has ended. Please sign in again.");
+        showError(err, "Could not load the customer's tickets: " + e.message);
+      }
+    }
+    if (S.current !== cur || pop.hidden) return;
+    const choices = (items || []).filter((x) => x.id !== cur.id && ACTIVE.has(x.status) && !(x.tags || []).includes("merged"));
+    const list = choices.length
+      ? el("ul", { class: "merge-list", "aria-label": "Other open tickets of " + customerName(t ? t.customer_id : cid) },
+        choices.map((x) => el("li", {},
+          el("button", { type: "button", class: "merge-opt", "data-ticket": x.id, onclick: (e) => mergeTicket(cur, x, e.currentTarget, err) },
+            channelIcon(x.channel),
+            el("span", { class: "merge-subject" }, x.subject || "(no subject)"),
+            el("span", { class: "merge-meta" }, "#" + x.id + " · " + cap(x.status) + " · " + clock(x.created_at))))))
+      : el("p", { class: "muted" }, "This customer has no other open ticket.");
+    const title = el("p", { class: "merge-title", tabindex: "-1" }, "Merge into this ticket (#" + cur.id + ")");
+    pop.replaceChildren(title,
+      el("p", { class: "merge-lead" }, "Its messages join this conversation; it is closed and tagged merged."),
+      list, err);
+    (pop.querySelector(".merge-opt") || title).focus();
+  }
+
+  async function mergeTicket(cur, other, button, err) {
+    const subject = other.subject || "(no subject)";
+    const sure = window.confirm("Merge ticket #" + other.id + " “" + subject + "” into this ticket (#" + cur.id + ")?\n\n"
+      + "Its messages join this conversation; ticket #" + other.id + " is closed and tagged merged.");
+    if (!sure) return;
+    button.disabled = true;
+    showError(err, "");
+    let t;
+    try {
+      t = await api("POST", "/api/tickets/" + cur.id + "/merge", { other_id: other.id });
+    } catch (e) {
+      button.disabled = false;
+      button.focus(); // disabled while waiting, it lost the focus
+      return failIn(err, e, "Not merged");
+    }
+    if (S.current !== cur) return;
+    storeTicket(t);
+    toggleMerge(false);
+    cur.refs.mergeBtn.focus();
+    toast("Ticket #" + other.id + " merged into this one");
+    announce("Ticket #" + other.id + " merged into this one; its messages are in the conversation.");
+    await refreshThread(cur);
+    refreshHistorySoon();
+    loadLists().catch(() => {});
+  }
+
+  async function splitMessage(m, button) {
+    const cur = S.current;
+    if (!cur) return;
+    const text = String(m.body || "").split(/\s+/).join(" ");
+    const sure = window.confirm("Split this message into a new ticket?\n\n“" + (text.length > 160 ? text.slice(0, 160) + "…" : text)
+      + "”\n\nIt leaves this conversation and becomes a ticket of its own for the same customer, waiting for a person.");
+    if (!sure) return;
+    button.disabled = true;
+    let t;
+    try {
+      t = await api("POST", "/api/tickets/" + cur.id + "/split", { message_id: m.id });
+    } catch (e) {
+      button.disabled = false;
+      report(e, "Not split");
+      return;
+    }
+    storeTicket(t);
+    toast("Split off into ticket #" + t.id);
+    if (S.current !== cur) return;
+    const notice = cur.refs.notice;
+    notice.replaceChildren("The message is now ticket ",
+      el("a", { href: "#/tickets/" + t.id, class: "split-link" }, "#" + t.id),
+      " · " + (t.subject || "(no subject)"),
+      el("button", { type: "button", class: "btn ghost small banner-x", "aria-label": "Dismiss", onclick: () => {
+        notice.hidden = true;
+        if (cur.refs) cur.refs.thread.focus();
+      } }, "×"));
+    notice.hidden = false;
+    await refreshThread(cur);
+    const link = notice.querySelector("a");
+    if (link && S.current === cur) link.focus();
+    refreshHistorySoon();
+    loadLists().catch(() => {});
+  }
+
   /* ------------------------------------------------------------------ conversation */
 
   function authorLabel(m, customer) {
@@ -847,7 +1016,15 @@
         : null);
     let avatarName = who;
     if (m.author === "agent") avatarName = (S.agents.get(m.agent_id) || (S.me && m.agent_id === S.me.id ? S.me : {})).name || "Agent";
-    return el("li", { class: cls, "data-seq": m.seq },
+    if (m.author === "customer" && !m.internal && !(S.current && S.current.mergedInto)) {
+      // a customer's message about something else becomes a ticket of its own (shown on hover and focus)
+      head.insertBefore(el("button", {
+        type: "button", class: "msg-act", "data-split": m.id,
+        "aria-label": "Split into new ticket: the message of " + clock(m.created_at),
+        onclick: (e) => splitMessage(m, e.currentTarget),
+      }, "Split into new ticket"), head.querySelector("time"));
+    }
+    return el("li", { class: cls, "data-seq": m.seq, "data-id": m.id },
       el("span", { class: "avatar av-" + m.author, "aria-hidden": "true" }, m.author === "bot" ? "B" : initials(avatarName)),
       el("div", { class: "bubble" }, head, el("div", { class: "body" }, m.body)));
   }
@@ -2197,6 +2374,10 @@
         togglePicker(false);
         r.cannedBtn.focus();
         e.preventDefault();
+      } else if (r && !r.mergePop.hidden) {
+        toggleMerge(false);
+        r.mergeBtn.focus();
+        e.preventDefault();
       }
       return;
     }
@@ -2314,6 +2495,12 @@
     S.presence = S.me.presence || "away";
     const want = wantedPresence();
     if (want) S.presence = want;
+    const adminLink = $("admin-link");
+    if (S.me.role === "admin" && !adminLink) {
+      $("me").before(el("a", { id: "admin-link", class: "top-link", href: "/admin" }, "Automation & settings"));
+    } else if (S.me.role !== "admin" && adminLink) {
+      adminLink.remove();
+    }
     $("me").replaceChildren(el("span", { class: "avatar small av-agent", "aria-hidden": "true" }, initials(S.me.name)),
       el("span", { class: "me-name" }, S.me.name), el("span", { class: "sr-only" }, ", signed in as " + (S.me.email || "")));
     renderPresence();
@@ -2396,6 +2583,7 @@
     document.addEventListener("click", (e) => {
       const r = S.current && S.current.refs;
       if (r && !r.picker.hidden && !r.picker.contains(e.target) && !r.cannedBtn.contains(e.target)) togglePicker(false);
+      if (r && !r.mergePop.hidden && !r.mergePop.contains(e.target) && !r.mergeBtn.contains(e.target)) toggleMerge(false);
     });
     setInterval(tick, 1000);
     if (session.token) startApp().catch((e) => report(e, "Could not start"));

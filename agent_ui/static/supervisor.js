@@ -1,5 +1,5 @@
-/* Switchboard supervisor board (/console/supervisor): queues, agents and today's charts, live over
-   /ws/supervisor, plus the two supervisor moves (reassign a waiting ticket, change an agent's queues).
+/* Switchboard supervisor board (/console/supervisor): queues, agents, today's charts and the last 30 days'
+   satisfaction, live over /ws/supervisor, plus the two supervisor moves (reassign a waiting ticket, change an agent's queues).
    Plain ES2020 on top of common.js (SB.*) and the vendored Chart.js; no build step. Everything shown is
    built with SB.el (text nodes only): no server or customer text ever becomes markup. */
 "use strict";
@@ -10,6 +10,7 @@
   const STATS_EVERY_MS = 30000; // charts refresh on this period...
   const STATS_MIN_GAP_MS = 10000; // ...and after pushes, but never more often than this
   const LIST_MIN_GAP_MS = 1000; // the waiting-ticket and agent lists, after pushes
+  const CSAT_DAYS = 30;
   const WAIT_WARN_S = 60;
   const WAIT_BAD_S = 300;
   const CHANNELS = [
@@ -29,11 +30,14 @@
     agentFrames: false, // has this connection pushed an "agents" frame? if not, re-read the list after pushes
     waiting: [],
     stats: null,
+    csat: null, // GET /api/csat?days=30
     customers: new Map(), // id -> name (string) or null while asked
     tickers: { queues: [], kpis: [], waiting: [] },
     waitingRows: new Map(), // ticket id -> row
     agentRows: new Map(), // agent id -> row
     charts: null,
+    report: null, // the last report shown
+    reportChart: null,
     lastWaiting: new Map(), // queue name -> waiting count shown, to flash changes
     timers: [],
     gen: 0, // bumped whenever the board stops: answers to older requests are dropped
@@ -123,7 +127,11 @@
 
   /** Forget what the board showed: the next person to sign in starts from a fresh read. */
   function resetBoard() {
-    Object.assign(state, { me: null, queues: [], agents: [], waiting: [], stats: null });
+    Object.assign(state, { me: null, queues: [], agents: [], waiting: [], stats: null, csat: null, report: null });
+    for (const id of ["csat-kpis", "csat-queues", "csat-agents"]) $(id).replaceChildren();
+    $("report-table").replaceChildren();
+    $("report-summary").textContent = "";
+    $("report-error").textContent = "";
     state.lastWaiting.clear();
     for (const row of state.agentRows.values()) { row.tr.remove(); row.editTr.remove(); }
     state.agentRows.clear();
@@ -131,7 +139,7 @@
     $("queues").replaceChildren();
     $("kpis").replaceChildren();
     $("agents-count").textContent = "0";
-    for (const id of ["agents-error", "waiting-error", "charts-error"]) $(id).textContent = "";
+    for (const id of ["agents-error", "waiting-error", "charts-error", "csat-error"]) $(id).textContent = "";
     renderWaiting();
   }
 
@@ -174,9 +182,11 @@
     state.socket = SB.socket("/ws/supervisor", { onFrame, onState: setConn, onOpen: reloadAll });
     state.timers.push(setInterval(() => {
       scheduleStats();
+      scheduleCsat();
       scheduleWaiting();
       scheduleQueues();
     }, STATS_EVERY_MS));
+    initReports();
     $("main").focus();
   }
 
@@ -186,6 +196,7 @@
     for (const t of state.timers) clearInterval(t);
     state.timers = [];
     scheduleStats.cancel();
+    scheduleCsat.cancel();
     scheduleWaiting.cancel();
     scheduleAgents.cancel();
     scheduleQueues.cancel();
@@ -211,7 +222,12 @@
       applyQueues(frame.data);
       scheduleWaiting();
       scheduleStats();
+      scheduleCsat();
       if (!state.agentFrames) scheduleAgents();
+    } else if (frame.type === "ticket.updated" && frame.data && frame.data.reason === "sla_breach") {
+      // a target was missed: "SLA missed" on the queue cards moves, and the ticket's priority went up
+      scheduleQueues(true);
+      scheduleWaiting();
     } else if (frame.type === "agents" && Array.isArray(frame.data)) {
       state.agentFrames = true;
       applyAgents(frame.data);
@@ -226,6 +242,7 @@
     scheduleAgents(true);
     scheduleWaiting(true);
     scheduleStats(true);
+    scheduleCsat(true);
   }
 
   /** Read one resource and apply it, unless the board was stopped (signed out) in the meantime; errors go
@@ -259,6 +276,11 @@
     renderCharts();
     renderKpis();
   }, "charts-error"), STATS_MIN_GAP_MS);
+
+  const scheduleCsat = throttled(() => load("/api/csat?days=" + CSAT_DAYS, (data) => {
+    state.csat = data;
+    renderCsat();
+  }, "csat-error"), STATS_MIN_GAP_MS);
 
   // ---------------------------------------------------------------- queues and the KPI strip
 
@@ -309,7 +331,10 @@
           el("dt", {}, "Longest wait"), longest,
           el("dt", {}, "Handled today"), el("dd", { "data-field": "handled" }, num(q.handled_today)),
           el("dt", {}, "Median 1st reply"),
-          el("dd", { "data-field": "median-frt" }, SB.duration(q.median_first_response_s_today))),
+          el("dd", { "data-field": "median-frt" }, SB.duration(q.median_first_response_s_today)),
+          el("dt", {}, "SLA missed"),
+          el("dd", { "data-field": "sla-breached", class: Number(q.sla_breached) > 0 ? "breached" : null },
+            num(q.sla_breached))),
         el("ul", { class: "queue-agents", "aria-label": "Agents in " + q.name },
           el("li", { class: "pill pill-available" }, el("b", {}, String(free)), "available"),
           el("li", { class: "pill pill-busy" }, el("b", {}, String(busy)), "busy"),
@@ -375,6 +400,52 @@
     cards.push(kpi("Median 1st reply", SB.duration(frt), { key: "median-frt", sub: "first response today" }).box);
     $("kpis").replaceChildren(...cards);
     state.tickers.kpis = tickers;
+  }
+
+  // ---------------------------------------------------------------- satisfaction
+
+  function pct(v) {
+    return v === null || v === undefined ? "–" : Number(v).toFixed(1) + "%";
+  }
+
+  function score(v) {
+    return v === null || v === undefined ? "–" : Number(v).toFixed(2);
+  }
+
+  function csatTable(id, caption, head, rows, attr) {
+    const body = rows.length
+      ? rows.map((r) => el("tr", { [attr[0]]: r[attr[1]] },
+        el("th", { scope: "row" }, r.label),
+        el("td", { class: "num", "data-col": "answered" }, num(r.answered)),
+        el("td", { class: "num", "data-col": "average" }, score(r.average)),
+        el("td", { class: "num", "data-col": "satisfied_pct" }, pct(r.satisfied_pct))))
+      : [el("tr", {}, el("td", { colspan: "4", class: "empty" }, "No answered surveys yet."))];
+    $(id).replaceChildren(
+      el("caption", {}, caption),
+      el("thead", {}, el("tr", {}, el("th", { scope: "col" }, head),
+        ["Answered", "Average (of 5)", "Satisfied"].map((h) => el("th", { scope: "col", class: "num" }, h)))),
+      el("tbody", {}, body));
+  }
+
+  function renderCsat() {
+    const c = state.csat;
+    if (!c) return;
+    const answered = Number(c.answered) || 0;
+    const sent = Number(c.sent) || 0;
+    const days = c.days || CSAT_DAYS;
+    $("csat-kpis").replaceChildren(
+      kpi("Average score", score(c.average), {
+        key: "csat-average", sub: "of 5 stars, from " + answered + (answered === 1 ? " answer" : " answers"),
+      }).box,
+      kpi("Satisfied", pct(c.satisfied_pct), { key: "csat-satisfied", sub: "answered 4 or 5 stars" }).box,
+      kpi("Response rate", sent ? pct((100 * answered) / sent) : "–", {
+        key: "csat-rate", sub: answered + " answered of " + sent + " sent in " + days + " days",
+      }).box);
+    const byName = (a, b) => String(a.label).localeCompare(String(b.label));
+    csatTable("csat-queues", "Satisfaction by queue, last " + days + " days", "Queue",
+      (c.by_queue || []).map((q) => Object.assign({ label: q.queue }, q)).sort(byName), ["data-queue", "queue"]);
+    csatTable("csat-agents", "Satisfaction by agent, last " + days + " days", "Agent",
+      (c.by_agent || []).map((a) => Object.assign({ label: a.name }, a)).sort(byName), ["data-agent-id", "agent_id"]);
   }
 
   // ---------------------------------------------------------------- agents
@@ -773,6 +844,205 @@
       CHANNELS.map((c, i) => [c[1], String(vValues[i])]));
   }
 
+  // ---------------------------------------------------------------- reports
+
+  const REPORT_LABELS = {
+    count: "Tickets", median_s: "Median", p90_s: "90th percentile", mean_s: "Mean",
+    created: "Created", resolved: "Resolved",
+    handled: "Bot took a turn", answered: "Bot answered", handed_off: "Handed to a person",
+    deflected: "Deflected", rate: "Deflection rate",
+    average: "Average (of 5)", satisfied_pct: "Satisfied (4–5 stars)",
+    first_response_targets: "First response: targets", first_response_met: "First response: met",
+    first_response_breached: "First response: breached", first_response_attainment_pct: "First response: attained",
+    resolution_targets: "Resolution: targets", resolution_met: "Resolution: met",
+    resolution_breached: "Resolution: breached", resolution_attainment_pct: "Resolution: attained",
+  };
+  const GROUP_LABELS = { day: "Day", week: "Week of", queue: "Queue", channel: "Channel", agent: "Agent" };
+  const AGENT_GROUP_KINDS = ["csat"]; // the reports that can be grouped by agent
+  const DURATIONS = ["median_s", "p90_s", "mean_s"];
+
+  function isoDay(d) { return d.toISOString().slice(0, 10); }
+
+  function reportQuery() {
+    const q = new URLSearchParams({
+      from: $("report-from").value, to: $("report-to").value, group: $("report-group").value,
+    });
+    return $("report-kind").value + "?" + q.toString();
+  }
+
+  function initReports() {
+    if (!$("report-to").value) {
+      const today = new Date();
+      $("report-to").value = isoDay(today);
+      $("report-from").value = isoDay(new Date(today.getTime() - 29 * 86400000));
+    }
+    loadReport();
+  }
+
+  async function loadReport() {
+    const gen = state.gen;
+    const box = $("report-error");
+    try {
+      const data = await api("GET", "/api/reports/" + reportQuery());
+      if (gen !== state.gen) return;
+      box.textContent = "";
+      state.report = data;
+      renderReport();
+    } catch (e) {
+      if (gen !== state.gen) return;
+      if (e.status === 401) { auth.showLogin("Your session ended. Sign in again."); return; }
+      box.textContent = errText(e);
+    }
+  }
+
+  function reportCell(column, value) {
+    if (DURATIONS.includes(column)) return SB.duration(value);
+    if (column === "rate") return value === null || value === undefined ? "–" : (value * 100).toFixed(1) + "%";
+    if (column.endsWith("_pct")) return pct(value);
+    if (column === "average") return score(value);
+    return num(value);
+  }
+
+  /** "By agent" is offered for the reports that have it; another report falls back to by day. */
+  function syncReportGroups() {
+    const agentOk = AGENT_GROUP_KINDS.includes($("report-kind").value);
+    const option = $("report-group").querySelector('option[value="agent"]');
+    option.disabled = !agentOk;
+    if (!agentOk && $("report-group").value === "agent") $("report-group").value = "day";
+  }
+
+  function reportDatasets(r) {
+    const minutes = (v) => (v === null || v === undefined ? null : Math.round(v / 6) / 10);
+    const col = (c) => r.rows.map((row) => row[c]);
+    if (r.columns.includes("median_s")) {
+      return { unit: "minutes", sets: [
+        { label: "Median (min)", data: col("median_s").map(minutes), backgroundColor: "#1d4ed8" },
+        { label: "90th percentile (min)", data: col("p90_s").map(minutes), backgroundColor: "#93c5fd" },
+      ] };
+    }
+    if (r.kind === "volume") {
+      return { unit: "tickets", sets: [
+        { label: "Created", data: col("created"), backgroundColor: "#1d4ed8" },
+        { label: "Resolved", data: col("resolved"), backgroundColor: "#15803d" },
+      ] };
+    }
+    if (r.kind === "csat") {
+      return { unit: "%", sets: [
+        { label: "Satisfied (%)", data: col("satisfied_pct"), backgroundColor: "#15803d" },
+      ] };
+    }
+    if (r.kind === "sla") {
+      return { unit: "%", sets: [
+        { label: "First response attained (%)", data: col("first_response_attainment_pct"), backgroundColor: "#1d4ed8" },
+        { label: "Resolution attained (%)", data: col("resolution_attainment_pct"), backgroundColor: "#93c5fd" },
+      ] };
+    }
+    return { unit: "%", sets: [
+      { label: "Deflection rate (%)", data: col("rate").map((v) => (v === null ? null : Math.round(v * 1000) / 10)),
+        backgroundColor: "#7c3aed" },
+    ] };
+  }
+
+  function reportSummary(r) {
+    const sum = (c) => r.rows.reduce((a, row) => a + (Number(row[c]) || 0), 0);
+    const head = r.title + " by " + r.group + ", " + r.from + " to " + r.to + ": ";
+    if (r.kind === "volume") return head + sum("created") + " created, " + sum("resolved") + " resolved.";
+    if (r.kind === "csat") {
+      const answered = sum("answered");
+      // the rows' satisfied counts, from their shares: exact at one decimal for any count under 1000
+      const happy = r.rows.reduce((a, row) => a + Math.round(((Number(row.satisfied_pct) || 0) * row.answered) / 100), 0);
+      return head + answered + " answered surveys" +
+        (answered ? ", " + pct((100 * happy) / answered) + " satisfied (4 or 5 stars)." : ".");
+    }
+    if (r.kind === "sla") {
+      const part = (name, label) => {
+        const met = sum(name + "_met");
+        const breached = sum(name + "_breached");
+        return label + " " + met + " met, " + breached + " breached" +
+          (met + breached ? " (" + pct((100 * met) / (met + breached)) + " attained)" : "");
+      };
+      return head + part("first_response", "first response:") + "; " + part("resolution", "resolution:") + ".";
+    }
+    if (r.kind === "deflection") {
+      const handled = sum("handled");
+      const deflected = sum("deflected");
+      return head + handled + " handled by the bot, " + deflected + " deflected" +
+        (handled ? " (" + ((deflected / handled) * 100).toFixed(1) + "%)." : ".");
+    }
+    const busiest = r.rows.filter((row) => row.count > 0);
+    return head + sum("count") + " tickets" + (busiest.length
+      ? "; median per " + r.group + ": " + busiest.map((row) => row.key + " " + SB.duration(row.median_s)).join(", ") + "."
+      : ".");
+  }
+
+  function renderReport() {
+    const r = state.report;
+    if (!r) return;
+    const title = r.title + " by " + r.group;
+    $("report-chart-title").textContent = title + ", " + r.from + " to " + r.to;
+    $("report-summary").textContent = reportSummary(r);
+    const table = $("report-table");
+    table.replaceChildren(
+      el("caption", {}, title + ", " + r.from + " to " + r.to),
+      el("thead", {}, el("tr", {}, el("th", { scope: "col" }, GROUP_LABELS[r.group] || r.group),
+        r.columns.map((c) => el("th", { scope: "col", class: "num" }, REPORT_LABELS[c] || c)))),
+      el("tbody", {}, r.rows.map((row) => el("tr", { "data-key": row.key },
+        el("th", { scope: "row" }, row.key),
+        r.columns.map((c) => el("td", { class: "num", "data-col": c }, reportCell(c, row[c])))))));
+    if (!window.Chart) return;
+    const { unit, sets } = reportDatasets(r);
+    const labels = r.rows.map((row) => row.key);
+    if (!state.reportChart) {
+      state.reportChart = new window.Chart($("report-chart"), {
+        type: "bar",
+        data: { labels, datasets: sets },
+        options: {
+          interaction: { mode: "index", intersect: false },
+          plugins: { legend: { position: "top", labels: { boxWidth: 14, boxHeight: 14 } } },
+          scales: {
+            x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkip: true, autoSkipPadding: 16 } },
+            y: { beginAtZero: true, title: { display: true, text: unit } },
+          },
+        },
+      });
+      return;
+    }
+    const chart = state.reportChart;
+    chart.data.labels = labels;
+    chart.data.datasets = sets;
+    chart.options.scales.y.title.text = unit;
+    chart.update();
+  }
+
+  /** The CSV, fetched with the session's token (never in a URL) and saved from a blob. */
+  async function downloadReport() {
+    const box = $("report-error");
+    const button = $("report-csv");
+    button.disabled = true;
+    try {
+      const headers = session.token ? { Authorization: "Bearer " + session.token } : {};
+      const res = await fetch("/api/reports/" + reportQuery().replace("?", ".csv?"), { headers });
+      if (!res.ok) {
+        let message = res.statusText;
+        try { message = (await res.json()).error.message; } catch (_) { /* not JSON */ }
+        box.textContent = message;
+        return;
+      }
+      const found = /filename="([^"]+)"/.exec(res.headers.get("Content-Disposition") || "");
+      const url = URL.createObjectURL(await res.blob());
+      const a = el("a", { href: url, download: found ? found[1] : "report.csv", hidden: true });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      box.textContent = "";
+    } catch (e) {
+      box.textContent = errText(e);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   // ---------------------------------------------------------------- clock and tickers
 
   function tick() {
@@ -788,6 +1058,10 @@
 
   function boot() {
     $("logout").addEventListener("click", auth.signOut);
+    $("report-form").addEventListener("submit", (ev) => { ev.preventDefault(); loadReport(); });
+    $("report-kind").addEventListener("change", syncReportGroups);
+    syncReportGroups();
+    $("report-csv").addEventListener("click", downloadReport);
     $("refused-switch").addEventListener("click", onSwitchUser);
     tick();
     setInterval(tick, 1000);

@@ -66,7 +66,8 @@ async def merge(ctx: Context, agent_id: int, target_id: int, source_id: int) -> 
         responses = [t for t in (target.first_response_at, source.first_response_at) if t is not None]
         target.first_response_at = min(responses) if responses else None
         freed = source.assignee_id
-        source.status, source.resolved_at, source.queued_at = "closed", source.resolved_at or utcnow(), None
+        # closed, not resolved: its conversation goes on in the target (the reports count no resolution)
+        source.status, source.queued_at = "closed", None
         source.tags = sorted(set(source.tags or []) | {MERGED_TAG})
         touch(target)
         touch(source)

@@ -39,6 +39,7 @@ class LiveTicket:
     resolved_at: datetime | None
     first_response_s: float | None  # when the first response was today: seconds from queued/created
     changed: float  # time.monotonic() of the last change here
+    breached: bool = False  # active, and an SLA target of it was missed
 
 
 RELOAD_SLICE = 500
@@ -51,6 +52,7 @@ _FIGURED = (
     "created_at",
     "first_response_at",
     "resolved_at",
+    "sla",
 )
 
 
@@ -98,6 +100,7 @@ class Board:
                 known.resolved_at,
                 known.first_response_s,
                 time.monotonic(),
+                known.breached,
             )
             return
         try:
@@ -107,6 +110,8 @@ class Board:
             resolved = _parse(data.get("resolved_at"))
         except ValueError:
             return
+        sla = data.get("sla") or {}
+        breached = bool(sla.get("first_response_breached_at") or sla.get("resolution_breached_at"))
         self._fields[ticket_id] = (self._day, fields)
         self._cache = None
         self._tickets[ticket_id] = self._live(
@@ -118,6 +123,7 @@ class Board:
             created,
             first,
             resolved,
+            breached,
         )
 
     def _live(
@@ -130,6 +136,7 @@ class Board:
         created: datetime | None,
         first: datetime | None,
         resolved: datetime | None,
+        breached: bool = False,
     ) -> LiveTicket:
         active = status in ACTIVE_STATUSES
         today = self._day
@@ -150,6 +157,7 @@ class Board:
             resolved_today,
             frt,
             time.monotonic(),
+            breached and active,
         )
 
     async def reload(self, s: AsyncSession) -> None:
@@ -169,6 +177,8 @@ class Board:
             Ticket.created_at,
             Ticket.first_response_at,
             Ticket.resolved_at,
+            Ticket.first_response_breached_at,
+            Ticket.resolution_breached_at,
         )
         if now.date() != self._day:
             self._day = now.date()
@@ -194,6 +204,7 @@ class Board:
                         row.created_at,
                         row.first_response_at,
                         row.resolved_at,
+                        row.first_response_breached_at is not None or row.resolution_breached_at is not None,
                     )
                 await asyncio.sleep(0)
         old, self._tickets = self._tickets, fresh
@@ -208,7 +219,8 @@ class Board:
     # ------------------------------------------------------------------ reading it
 
     def figures(self, now: datetime) -> dict[int, dict[str, Any]]:
-        """Per queue id: waiting, longest_wait_s, oldest_ticket_id, handled_today, median first response.
+        """Per queue id: waiting, longest_wait_s, oldest_ticket_id, handled_today, median first response,
+        active tickets with a missed SLA target.
         Counted once per change of the board, not per request."""
         cached = self._summary(now.date())
         out: dict[int, dict[str, Any]] = {}
@@ -220,6 +232,7 @@ class Board:
                 "longest_wait_s": round(_seconds(now, oldest), 3) if oldest is not None else 0.0,
                 "handled_today": q["handled_today"],
                 "median_first_response_s_today": q["median_first_response_s_today"],
+                "sla_breached": q["sla_breached"],
             }
         return out
 
@@ -237,8 +250,17 @@ class Board:
         loads: dict[int, int] = {}
         for ticket_id, t in self._tickets.items():
             q = out.setdefault(
-                t.queue_id, {"waiting": 0, "oldest": None, "oldest_ticket_id": None, "handled_today": 0}
+                t.queue_id,
+                {
+                    "waiting": 0,
+                    "oldest": None,
+                    "oldest_ticket_id": None,
+                    "handled_today": 0,
+                    "sla_breached": 0,
+                },
             )
+            if t.breached:
+                q["sla_breached"] += 1
             if t.waiting and t.queued_at is not None:
                 q["waiting"] += 1
                 if q["oldest"] is None or (t.queued_at, ticket_id) < (q["oldest"], q["oldest_ticket_id"]):

@@ -37,10 +37,27 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[str]: JSON}
 
 
+class BusinessCalendar(Base):
+    """Opening hours in a time zone, with holidays (app/domain/calendar.py reads them); a queue's SLA
+    timers and the rules' business_hours condition count in its calendar."""
+
+    __tablename__ = "calendars"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # {"mon": [["09:00", "17:00"]], ...}
+    hours: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # ["2026-12-24", ...]
+    holidays: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Queue(Base):
     __tablename__ = "queues"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
+    # (removing a calendar sets its queues' back to none first: app/actions/calendars.py)
+    calendar_id: Mapped[int | None] = mapped_column(ForeignKey("calendars.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -222,6 +239,12 @@ class Ticket(Base):
         Index("ix_ticket_active", "status", "assignee_id", "queue_id", "queued_at"),
         Index("ix_ticket_resolved", "resolved_at", "queue_id"),
         Index("ix_ticket_first_response", "first_response_at"),
+        # the reports (app/domain/reports.py): covering, so a year's figures read no table rows
+        Index("ix_ticket_created", "created_at", "queue_id", "channel"),
+        Index("ix_ticket_first_response_report", "first_response_at", "created_at", "queue_id", "channel"),
+        Index("ix_ticket_resolved_report", "resolved_at", "created_at", "queue_id", "channel"),
+        Index("ix_ticket_first_response_due", "first_response_due_at"),
+        Index("ix_ticket_resolution_due", "resolution_due_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -237,6 +260,12 @@ class Ticket(Base):
     assigned_at: Mapped[datetime | None]
     first_response_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
+    # the SLA's targets (app/actions/sla.py), in business time of the queue's calendar, and when they were
+    # missed (set once, by the sweep)
+    first_response_due_at: Mapped[datetime | None]
+    resolution_due_at: Mapped[datetime | None]
+    first_response_breached_at: Mapped[datetime | None]
+    resolution_breached_at: Mapped[datetime | None]
     # the last message seq handed out (messages are numbered 1, 2, ... per ticket)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     # bumped by every change to the ticket or its messages; events carry it as their seq
@@ -320,7 +349,19 @@ class HistoryEntry(Base):
     """One line of a customer's timeline: a message, a handoff, an assignment, a status change."""
 
     __tablename__ = "history"
-    __table_args__ = (Index("ix_history_customer", "customer_id", "at", "id"),)
+    __table_args__ = (
+        Index("ix_history_customer", "customer_id", "at", "id"),
+        # the reports' bot deflection: only the bot's lines and handoffs
+        Index(
+            "ix_history_bot",
+            "at",
+            "ticket_id",
+            "kind",
+            "author",
+            sqlite_where=text("kind IN ('bot.answer', 'bot.clarify', 'handoff')"),
+            postgresql_where=text("kind IN ('bot.answer', 'bot.clarify', 'handoff')"),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
@@ -411,3 +452,93 @@ class Call(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Webhook(Base):
+    """An outside system following along: events of the listed types are POSTed to its URL, signed with
+    its secret (HMAC-SHA256), retried with backoff until it answers 2xx."""
+
+    __tablename__ = "webhooks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(64))
+    # event types (ticket.created, ticket.updated, ticket.assigned, message.created); ["*"]: all of them
+    events: Mapped[list[str]] = mapped_column(default=list)
+    description: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event on its way to one webhook: pending until sent (2xx), retried with backoff, failed after
+    the last try. Its id travels as X-Switchboard-Delivery, so a receiver can drop a repeat."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries", "webhook_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # pending, sent, failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+
+
+class Rule(Base):
+    """An automation admins edit: when a ticket is created or updated (`trigger`) and every condition holds,
+    the actions run, in order. Rules run by `position`."""
+
+    __tablename__ = "rules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    # ticket.created, ticket.updated
+    trigger: Mapped[str] = mapped_column(String(32))
+    # [{"field": ..., "op": ..., "value": ...}], all must hold
+    conditions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # [{"type": ..., ...}]
+    actions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SlaPolicy(Base):
+    """Targets for tickets of a queue and priority (either may be None: any), in business seconds of the
+    queue's calendar. The most specific policy applies: queue and priority, then queue, then priority."""
+
+    __tablename__ = "sla_policies"
+    __table_args__ = (UniqueConstraint("queue_id", "priority", name="uq_sla_policy"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    queue_id: Mapped[int | None] = mapped_column(ForeignKey("queues.id", ondelete="CASCADE"))
+    priority: Mapped[str | None] = mapped_column(String(16))
+    first_response_s: Mapped[int | None] = mapped_column(Integer)
+    resolution_s: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CsatSurvey(Base):
+    """The one-question survey a customer gets when a person resolved their ticket: a link carrying a
+    random token (only its sha256 is kept) to a page with five stars; the score, per agent and queue."""
+
+    __tablename__ = "csat_surveys"
+    __table_args__ = (Index("ix_csat_answered", "answered_at", "queue_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    score: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[datetime | None]

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain import search
 from app.domain.board import Board
 from app.domain.models import (
     ACTIVE_STATUSES,
@@ -77,35 +78,46 @@ async def ticket_messages(s: AsyncSession, ticket_id: int) -> list[dict[str, Any
     return [message_view(m) for m in rows.scalars()]
 
 
-def _escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 async def search_customers(s: AsyncSession, q: str, limit: int = 50) -> list[Customer]:
-    q = q.replace("\x00", "").strip()[:200]  # PostgreSQL text holds no NUL
-    base = select(Customer).where(Customer.merged_into_id.is_(None))
-    if q:
-        like = f"%{_escape_like(q.lower())}%"
-        conditions = [
-            func.lower(Customer.name).like(like, escape="\\"),
-            Customer.id.in_(
-                select(Identity.customer_id).where(func.lower(Identity.address).like(like, escape="\\"))
-            ),
-        ]
-        digits = re.sub(r"\D", "", q)
-        if digits.startswith("00"):  # 0046...: the international prefix written out
-            digits = digits[2:]
-        if len(digits) >= 6 and not re.search(r"[A-Za-z@]", q):
-            # a phone written any way that includes its country code: +46 (70) 123-45-67 -> +46701234567
-            conditions.append(
-                Customer.id.in_(
-                    select(Identity.customer_id).where(
-                        Identity.kind == "phone", Identity.address == "+" + digits
-                    )
-                )
-            )
-        base = base.where(or_(*conditions))
-    rows = await s.execute(base.order_by(Customer.id.desc()).limit(limit))
+    """Customers (never merged-away ones) by name, company, email (whole or its words: `greta`,
+    `lind.example`) or phone written any way that includes its country code (`+46 (70) 123-45-67` and
+    `0046 70 123 45 67` find +46701234567), newest first; no query: the newest customers. Words go through
+    the full-text index (app/domain/search.py); a whole phone number or email also through the identities'
+    index, exactly."""
+    q = search.clean(q)
+    live = Customer.merged_into_id.is_(None)
+    if not q:
+        rows = await s.execute(select(Customer).where(live).order_by(Customer.id.desc()).limit(limit))
+        return list(rows.scalars())
+    found = {c.id: c for c in await _exact_identity(s, q, limit)}
+    terms = search.parse(q, phone=True)
+    if terms is not None:
+        found.update((c.id, c) for c in await search.customers(s, terms, limit))
+    return [found[cid] for cid in sorted(found, reverse=True)[:limit]]
+
+
+async def _exact_identity(s: AsyncSession, q: str, limit: int) -> list[Customer]:
+    """Customers holding the address `q` is: an email as typed (any case), a phone in E.164 however it was
+    written."""
+    wanted: list[ColumnElement[bool]] = []
+    if "@" in q:
+        wanted.append(and_(Identity.kind == "email", Identity.address == q.lower()))
+    digits = re.sub(r"\D", "", q)
+    if digits.startswith("00"):  # 0046...: the international prefix written out
+        digits = digits[2:]
+    if len(digits) >= 6 and not re.search(r"[^\d\s()+\-./]", q):
+        # a phone written any way that includes its country code: +46 (70) 123-45-67 -> +46701234567
+        wanted.append(and_(Identity.kind == "phone", Identity.address == "+" + digits))
+        national = digits.lstrip("0")  # a trunk prefix: 070-123 45 67 is +46 70 123 45 67 in Sweden
+        if len(national) >= 7 and not q.lstrip().startswith(("+", "00")):
+            # or without it: 4155550199 finds +14155550199 (the phones' end, read without the index)
+            wanted.append(and_(Identity.kind == "phone", Identity.address.like("%" + national)))
+    if not wanted:
+        return []
+    holders = select(Identity.customer_id).where(or_(*wanted))
+    rows = await s.execute(
+        select(Customer).where(Customer.merged_into_id.is_(None), Customer.id.in_(holders)).limit(limit)
+    )
     return list(rows.scalars())
 
 
@@ -165,8 +177,9 @@ def _state(presence: str, capacity: int, load: int) -> str:
 
 
 async def queue_stats(s: AsyncSession, board: Board) -> list[dict[str, Any]]:
-    """Per queue: waiting tickets, the longest wait and its ticket, agents by state, today's handled tickets
-    and median first response. The ticket figures come from the board (app/domain/board.py), kept current
+    """Per queue: waiting tickets, the longest wait and its ticket, agents by state, today's handled tickets,
+    median first response, active tickets with a missed SLA target, and its business-hours calendar. The
+    ticket figures come from the board (app/domain/board.py), kept current
     as data changes; only the queues and their agents (small tables) are read here."""
     if not board.loaded:
         await board.reload(s)
@@ -183,7 +196,8 @@ async def queue_stats(s: AsyncSession, board: Board) -> list[dict[str, Any]]:
         counts = states.setdefault(qid, {"available": 0, "busy": 0, "away": 0})
         counts[_state(presence, capacity, loads.get(agent_id, 0))] += 1
     out = []
-    for queue_id, name in (await s.execute(select(Queue.id, Queue.name).order_by(Queue.name))).all():
+    queues = await s.execute(select(Queue.id, Queue.name, Queue.calendar_id).order_by(Queue.name))
+    for queue_id, name, calendar_id in queues.all():
         f = figures.get(queue_id, {})
         counts = states.get(queue_id, {"available": 0, "busy": 0, "away": 0})
         out.append(
@@ -199,6 +213,8 @@ async def queue_stats(s: AsyncSession, board: Board) -> list[dict[str, Any]]:
                 "agents_away": counts["away"],
                 "handled_today": f.get("handled_today", 0),
                 "median_first_response_s_today": f.get("median_first_response_s_today"),
+                "sla_breached": f.get("sla_breached", 0),
+                "calendar_id": calendar_id,
             }
         )
     return out

@@ -39,6 +39,14 @@ class TicketFields(Protocol):
     @property
     def resolved_at(self) -> datetime | None: ...
     @property
+    def first_response_due_at(self) -> datetime | None: ...
+    @property
+    def resolution_due_at(self) -> datetime | None: ...
+    @property
+    def first_response_breached_at(self) -> datetime | None: ...
+    @property
+    def resolution_breached_at(self) -> datetime | None: ...
+    @property
     def created_at(self) -> datetime: ...
     @property
     def updated_at(self) -> datetime: ...
@@ -94,6 +102,13 @@ def ticket_view(t: TicketFields, queue_name: str) -> dict[str, Any]:
         "assigned_at": iso(t.assigned_at),
         "first_response_at": iso(t.first_response_at),
         "resolved_at": iso(t.resolved_at),
+        # the SLA: when the first response and the resolution are due, and when they were missed
+        "sla": {
+            "first_response_due_at": iso(t.first_response_due_at),
+            "resolution_due_at": iso(t.resolution_due_at),
+            "first_response_breached_at": iso(t.first_response_breached_at),
+            "resolution_breached_at": iso(t.resolution_breached_at),
+        },
         "created_at": iso(t.created_at),
         "updated_at": iso(t.updated_at),
         "version": t.version,

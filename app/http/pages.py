@@ -1,4 +1,5 @@
-"""The browser pages (agent console, supervisor board, demo page), the widget script and static assets.
+"""The browser pages (agent console, supervisor board, knowledge base, admin settings, demo page), the
+widget script and static assets.
 
 The console pages are sent with a strict Content-Security-Policy: scripts and styles only from this
 server, no inline code, nothing framed; customer text can at worst be text.
@@ -54,6 +55,7 @@ routes = [
     page("/console", "console.html"),
     page("/console/supervisor", "supervisor.html"),
     page("/console/faq", "faq.html"),
+    page("/admin", "admin.html"),
     # the demo stands for a customer's own site, which may well have no CSP: the widget must be safe there by
     # itself (the browser tests prove it on this page, where an injected handler would run)
     page("/demo", "demo.html", csp=None),

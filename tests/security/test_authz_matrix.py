@@ -29,6 +29,7 @@ AGENT = "agent"  # any signed-in agent
 TICKET = "ticket"  # an agent who may see the ticket (or its attachment); others get 404
 SUPERVISOR = "supervisor"  # supervisors and admins; agents get 403
 ADMIN = "admin"  # admins; agents and supervisors get 403
+SURVEY = "survey"  # anyone holding the survey's token (from its link); others get 404: test_csat.py
 
 # (method, path) -> class. HEAD is served wherever GET is.
 HTTP_ROUTES: dict[tuple[str, str], str] = {
@@ -47,6 +48,7 @@ HTTP_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/tickets/{ticket_id}/split"): TICKET,
     # every agent may look customers up (access.py): a contact center's agents serve whoever calls
     ("GET", "/api/customers"): AGENT,
+    ("GET", "/api/search"): AGENT,  # its tickets filtered to what the caller may see: test_search.py
     ("GET", "/api/customers/{customer_id}"): AGENT,
     ("GET", "/api/customers/{customer_id}/history"): AGENT,
     ("POST", "/api/customers/{customer_id}/merge"): AGENT,
@@ -61,6 +63,27 @@ HTTP_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/duplicates/scan"): SUPERVISOR,
     ("POST", "/api/duplicates/{pair_id}/dismiss"): AGENT,
     ("POST", "/api/merges/{merge_id}/undo"): AGENT,
+    ("GET", "/api/webhooks"): ADMIN,
+    ("POST", "/api/webhooks"): ADMIN,
+    ("PATCH", "/api/webhooks/{webhook_id}"): ADMIN,
+    ("DELETE", "/api/webhooks/{webhook_id}"): ADMIN,
+    ("GET", "/api/webhooks/{webhook_id}/deliveries"): ADMIN,
+    ("POST", "/api/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): ADMIN,
+    ("POST", "/api/webhooks/{webhook_id}/ping"): ADMIN,
+    ("GET", "/api/rules"): SUPERVISOR,
+    ("POST", "/api/rules"): ADMIN,
+    ("POST", "/api/rules/dry-run"): ADMIN,
+    ("PUT", "/api/rules/{rule_id}"): ADMIN,
+    ("DELETE", "/api/rules/{rule_id}"): ADMIN,
+    ("GET", "/api/calendars"): SUPERVISOR,
+    ("POST", "/api/calendars"): ADMIN,
+    ("PATCH", "/api/calendars/{calendar_id}"): ADMIN,
+    ("DELETE", "/api/calendars/{calendar_id}"): ADMIN,
+    ("PUT", "/api/queues/{queue}/calendar"): ADMIN,
+    ("GET", "/api/sla-policies"): SUPERVISOR,
+    ("POST", "/api/sla-policies"): ADMIN,
+    ("PATCH", "/api/sla-policies/{policy_id}"): ADMIN,
+    ("DELETE", "/api/sla-policies/{policy_id}"): ADMIN,
     ("GET", "/api/customer-attributes"): AGENT,
     ("POST", "/api/customer-attributes"): ADMIN,
     ("PATCH", "/api/customer-attributes/{key}"): ADMIN,
@@ -76,6 +99,11 @@ HTTP_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/agents"): AGENT,
     ("PATCH", "/api/agents/{agent_id}"): SUPERVISOR,
     ("GET", "/api/stats"): SUPERVISOR,
+    **{
+        ("GET", f"/api/reports/{kind}{ext}"): SUPERVISOR
+        for kind in ("first_response", "resolution", "volume", "deflection", "csat", "sla")
+        for ext in ("", ".csv")
+    },
     ("GET", "/api/canned"): AGENT,
     ("POST", "/api/canned"): SUPERVISOR,
     ("PATCH", "/api/canned/{canned_id}"): SUPERVISOR,
@@ -101,6 +129,11 @@ HTTP_ROUTES: dict[tuple[str, str], str] = {
     },
     ("GET", "/console"): PUBLIC,  # static pages: the data behind them needs a token
     ("GET", "/console/supervisor"): PUBLIC,
+    ("GET", "/admin"): PUBLIC,
+    ("GET", "/csat/{token}"): PUBLIC,  # the page; the survey behind it needs the token
+    ("GET", "/api/csat/{token}"): SURVEY,
+    ("POST", "/api/csat/{token}"): SURVEY,
+    ("GET", "/api/csat"): SUPERVISOR,
     ("GET", "/console/faq"): PUBLIC,
     ("GET", "/demo"): PUBLIC,
     ("GET", "/widget.js"): PUBLIC,

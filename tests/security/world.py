@@ -49,6 +49,13 @@ class World:
             "key": "plan",
             "pair_id": "1",
             "merge_id": "1",
+            "webhook_id": "1",
+            "delivery_id": "1",
+            "rule_id": "1",
+            "calendar_id": "1",
+            "queue": "general",
+            "policy_id": "1",
+            "token": "x" * 32,
         }
 
 
