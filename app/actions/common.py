@@ -217,6 +217,22 @@ def history(
     return entry
 
 
+def customer_line(
+    customer_id: int, agent_id: int | None, kind: str, text: str, data: dict[str, Any]
+) -> HistoryEntry:
+    """A line on a customer's timeline that belongs to no ticket (a profile change, a note, a merge), by an
+    agent or, without one, the system."""
+    return HistoryEntry(
+        customer_id=customer_id,
+        kind=kind,
+        author="agent" if agent_id else "system",
+        agent_id=agent_id,
+        text=text,
+        data=data,
+        at=utcnow(),
+    )
+
+
 async def add_message(
     s: AsyncSession,
     ticket: Ticket,

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.actions.common import customer_line
 from app.actions.context import Context
 from app.actions.errors import Conflict, Invalid, NotFound
 from app.domain.models import (
@@ -49,18 +50,6 @@ async def _lock(s: AsyncSession, customer_id: int) -> Customer:
     if customer is None:
         raise NotFound(f"customer {customer_id} not found")
     return customer
-
-
-def _line(customer_id: int, agent_id: int | None, text: str, data: dict[str, Any], kind: str) -> HistoryEntry:
-    return HistoryEntry(
-        customer_id=customer_id,
-        kind=kind,
-        author="agent" if agent_id else "system",
-        agent_id=agent_id,
-        text=text,
-        data=data,
-        at=utcnow(),
-    )
 
 
 def _pair(a: int, b: int) -> Any:
@@ -112,12 +101,12 @@ async def merge(ctx: Context, survivor_id: int, other_id: int, agent_id: int | N
         s.add(record)
         await s.flush()
         s.add(
-            _line(
+            customer_line(
                 survivor_id,
                 agent_id,
+                "merge",
                 f"customer {other_id} ({other.name}) merged into this one",
                 {"other_id": other_id, "merge_id": record.id},
-                "merge",
             )
         )
         await s.execute(
@@ -174,11 +163,13 @@ async def undo_merge(ctx: Context, merge_id: int, agent_id: int | None) -> tuple
         record.undone_at, record.undone_by = utcnow(), agent_id
         data = {"merge_id": record.id, "other_id": other.id, "survivor_id": survivor.id}
         s.add(
-            _line(
-                survivor.id, agent_id, f"merge of customer {other.id} ({other.name}) undone", data, "unmerge"
+            customer_line(
+                survivor.id, agent_id, "unmerge", f"merge of customer {other.id} ({other.name}) undone", data
             )
         )
-        s.add(_line(other.id, agent_id, f"split off again from customer {survivor.id}", data, "unmerge"))
+        s.add(
+            customer_line(other.id, agent_id, "unmerge", f"split off again from customer {survivor.id}", data)
+        )
         await s.execute(
             update(DuplicatePair)
             .where(_pair(survivor.id, other.id))

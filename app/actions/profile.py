@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.actions.attributes import check_value
-from app.actions.common import clean_tags
+from app.actions.common import clean_tags, customer_line
 from app.actions.context import Context
 from app.actions.errors import Conflict, Invalid, NotFound
 from app.domain.models import AttributeDef, Customer, HistoryEntry, Identity
@@ -35,18 +35,6 @@ async def _live(s: Any, customer_id: int) -> Customer:
         raise NotFound(f"customer {customer_id} not found")
     assert isinstance(customer, Customer)
     return customer
-
-
-def _line(customer_id: int, agent_id: int, kind: str, text: str, data: dict[str, Any]) -> HistoryEntry:
-    return HistoryEntry(
-        customer_id=customer_id,
-        kind=kind,
-        author="agent",
-        agent_id=agent_id,
-        text=text,
-        data=data,
-        at=utcnow(),
-    )
 
 
 async def update(ctx: Context, agent_id: int, customer_id: int, changes: dict[str, Any]) -> None:
@@ -88,7 +76,7 @@ async def update(ctx: Context, agent_id: int, customer_id: int, changes: dict[st
                 if value != getattr(customer, flag):
                     setattr(customer, flag, value)
                     s.add(
-                        _line(
+                        customer_line(
                             customer.id,
                             agent_id,
                             "consent",
@@ -98,7 +86,9 @@ async def update(ctx: Context, agent_id: int, customer_id: int, changes: dict[st
                     )
         if said:
             customer.updated_at = utcnow()
-            s.add(_line(customer.id, agent_id, "profile", "; ".join(said), {"fields": sorted(changes)}))
+            s.add(
+                customer_line(customer.id, agent_id, "profile", "; ".join(said), {"fields": sorted(changes)})
+            )
 
 
 async def _set_attributes(s: Any, customer: Customer, raw: Any) -> list[str]:
@@ -130,7 +120,7 @@ async def add_note(ctx: Context, agent_id: int, customer_id: int, text: Any) -> 
         raise Invalid(f"text must be a note of 1 to {NOTE_MAX} characters", "bad_text")
     async with ctx.db.write() as s:
         await _live(s, customer_id)
-        entry = _line(customer_id, agent_id, "note", text.strip().replace("\x00", ""), {})
+        entry = customer_line(customer_id, agent_id, "note", text.strip().replace("\x00", ""), {})
         s.add(entry)
         await s.flush()
         return note_view(entry)
@@ -213,7 +203,7 @@ async def _add_identity(ctx: Context, agent_id: int, customer_id: int, kind: str
         else:
             s.add(Identity(customer_id=customer.id, kind=kind, address=address, verified=True))
         s.add(
-            _line(
+            customer_line(
                 customer.id,
                 agent_id,
                 "identity",
@@ -233,7 +223,7 @@ async def remove_identity(ctx: Context, agent_id: int, customer_id: int, identit
         if identity.kind not in TYPED_KINDS:
             raise Invalid("a chat visitor or a signed user stays with their conversations", "bad_kind")
         s.add(
-            _line(
+            customer_line(
                 customer.id,
                 agent_id,
                 "identity",

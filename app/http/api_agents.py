@@ -13,13 +13,7 @@ from app.domain import queries
 from app.domain.models import Agent
 from app.domain.views import agent_view
 from app.http.auth import ctx_of, require_agent
-from app.http.errors import ApiError, int_param, read_json
-
-
-def _id(request: Request, key: str, name: str) -> int:
-    value = int_param(request.path_params[key], name)
-    assert value is not None
-    return value
+from app.http.errors import ApiError, int_param, path_id, read_json
 
 
 async def me(request: Request) -> JSONResponse:
@@ -117,7 +111,7 @@ async def patch_agent(request: Request) -> JSONResponse:
       403: {description: not a supervisor, or not an admin for password and active}
     """
     who = await require_agent(request, role="supervisor")
-    agent_id = _id(request, "agent_id", "agent id")
+    agent_id = path_id(request, "agent_id", "agent id")
     body = await read_json(request)
     unknown = set(body) - {"queues", "capacity", "password", "active", "totp"}
     if unknown:
@@ -205,7 +199,7 @@ async def update_canned(request: Request) -> JSONResponse:
       200: {description: the canned response}
     """
     await require_agent(request, role="supervisor")
-    canned_id = _id(request, "canned_id", "canned response id")
+    canned_id = path_id(request, "canned_id", "canned response id")
     return JSONResponse(await canned.update(ctx_of(request), canned_id, await read_json(request)))
 
 
@@ -216,7 +210,7 @@ async def delete_canned(request: Request) -> Response:
       204: {description: deleted}
     """
     await require_agent(request, role="supervisor")
-    await canned.delete(ctx_of(request), _id(request, "canned_id", "canned response id"))
+    await canned.delete(ctx_of(request), path_id(request, "canned_id", "canned response id"))
     return Response(status_code=204)
 
 

@@ -12,13 +12,7 @@ from app.domain import queries
 from app.domain.models import Customer
 from app.domain.views import customer_view
 from app.http.auth import ctx_of, require_agent
-from app.http.errors import ApiError, int_param, read_json
-
-
-def _customer_id(request: Request) -> int:
-    cid = int_param(request.path_params["customer_id"], "customer id")
-    assert cid is not None
-    return cid
+from app.http.errors import ApiError, path_id, read_json
 
 
 async def _load(request: Request, cid: int) -> Customer:
@@ -52,7 +46,7 @@ async def show_profile(request: Request) -> Response:
       308: {description: merged into another customer}
     """
     await require_agent(request)
-    customer = await _load(request, _customer_id(request))
+    customer = await _load(request, path_id(request, "customer_id"))
     if customer.merged_into_id is not None:
         return RedirectResponse(f"/api/customers/{customer.merged_into_id}", status_code=308)
     return JSONResponse(customer_view(customer))
@@ -68,7 +62,7 @@ async def update_profile(request: Request) -> JSONResponse:
       404: {description: no such customer, or merged away}
     """
     who = await require_agent(request)
-    cid = _customer_id(request)
+    cid = path_id(request, "customer_id")
     await profile.update(ctx_of(request), who.id, cid, await read_json(request))
     return JSONResponse(customer_view(await _load(request, cid)))
 
@@ -80,7 +74,7 @@ async def list_notes(request: Request) -> JSONResponse:
       200: {description: "{items: [{id, at, agent_id, text}]}"}
     """
     await require_agent(request)
-    cid = _customer_id(request)
+    cid = path_id(request, "customer_id")
     await _load(request, cid)
     return JSONResponse({"items": await profile.notes(ctx_of(request), cid)})
 
@@ -94,7 +88,7 @@ async def add_note(request: Request) -> JSONResponse:
     """
     who = await require_agent(request)
     body = await read_json(request)
-    note = await profile.add_note(ctx_of(request), who.id, _customer_id(request), body.get("text"))
+    note = await profile.add_note(ctx_of(request), who.id, path_id(request, "customer_id"), body.get("text"))
     return JSONResponse(note, status_code=201)
 
 
@@ -107,7 +101,7 @@ async def add_identity(request: Request) -> JSONResponse:
       409: {description: "another customer holds the address (identity_taken): a duplicate to merge"}
     """
     who = await require_agent(request)
-    cid = _customer_id(request)
+    cid = path_id(request, "customer_id")
     body = await read_json(request)
     await profile.add_identity(ctx_of(request), who.id, cid, body.get("kind"), body.get("address"))
     return JSONResponse(customer_view(await _load(request, cid)), status_code=201)
@@ -120,9 +114,8 @@ async def remove_identity(request: Request) -> JSONResponse:
       200: {description: the customer}
     """
     who = await require_agent(request)
-    cid = _customer_id(request)
-    iid = int_param(request.path_params["identity_id"], "identity id")
-    assert iid is not None
+    cid = path_id(request, "customer_id")
+    iid = path_id(request, "identity_id")
     await profile.remove_identity(ctx_of(request), who.id, cid, iid)
     return JSONResponse(customer_view(await _load(request, cid)))
 
@@ -134,7 +127,7 @@ async def history(request: Request) -> Response:
       200: {description: "{items: [{at, kind, channel, direction, author, text, ticket_id}]}"}
     """
     who = await require_agent(request)
-    customer = await _load(request, _customer_id(request))
+    customer = await _load(request, path_id(request, "customer_id"))
     if customer.merged_into_id is not None:
         return RedirectResponse(f"/api/customers/{customer.merged_into_id}/history", status_code=308)
     async with ctx_of(request).db.read() as s:
@@ -151,7 +144,7 @@ async def merge(request: Request) -> JSONResponse:
       200: {description: "the surviving customer, with merge_id"}
     """
     who = await require_agent(request)
-    cid = _customer_id(request)
+    cid = path_id(request, "customer_id")
     body = await read_json(request)
     other = body.get("other_id")
     if isinstance(other, bool) or not isinstance(other, int):
@@ -170,7 +163,7 @@ async def export_customer(request: Request) -> JSONResponse:
       403: {description: not an admin}
     """
     await require_agent(request, role="admin")
-    cid = _customer_id(request)
+    cid = path_id(request, "customer_id")
     document = await gdpr.export(ctx_of(request), cid)
     headers = {"Content-Disposition": f'attachment; filename="customer-{cid}.json"'}
     return JSONResponse(document, headers=headers)
@@ -185,7 +178,7 @@ async def erase_customer(request: Request) -> JSONResponse:
       403: {description: not an admin}
     """
     await require_agent(request, role="admin")
-    cid = _customer_id(request)
+    cid = path_id(request, "customer_id")
     if (await read_json(request)).get("confirm") is not True:
         raise ApiError(400, "confirm", 'erasing cannot be undone: send {"confirm": true}')
     return JSONResponse({"erased": await gdpr.erase(ctx_of(request), cid)})

@@ -11,15 +11,9 @@ from app.actions import customers, duplicates
 from app.domain.models import Customer
 from app.domain.views import customer_view
 from app.http.auth import ctx_of, require_agent
-from app.http.errors import ApiError, int_param
+from app.http.errors import ApiError, int_param, path_id
 
 STATUSES = ("open", "dismissed", "merged")
-
-
-def _id(request: Request, name: str) -> int:
-    value = int_param(request.path_params[name], name.replace("_", " "))
-    assert value is not None
-    return value
 
 
 async def of_customer(request: Request) -> JSONResponse:
@@ -29,7 +23,9 @@ async def of_customer(request: Request) -> JSONResponse:
       200: {description: "{items: [{customer, score, reasons: [{kind: email|phone|name, detail}]}]}"}
     """
     await require_agent(request)
-    return JSONResponse({"items": await duplicates.of_customer(ctx_of(request), _id(request, "customer_id"))})
+    return JSONResponse(
+        {"items": await duplicates.of_customer(ctx_of(request), path_id(request, "customer_id"))}
+    )
 
 
 async def list_pairs(request: Request) -> JSONResponse:
@@ -66,7 +62,7 @@ async def dismiss(request: Request) -> JSONResponse:
       200: {description: "{id, status}"}
     """
     who = await require_agent(request)
-    pair_id = _id(request, "pair_id")
+    pair_id = path_id(request, "pair_id")
     await duplicates.dismiss(ctx_of(request), pair_id, who.id)
     return JSONResponse({"id": pair_id, "status": "dismissed"})
 
@@ -78,7 +74,7 @@ async def list_merges(request: Request) -> JSONResponse:
       200: {description: "{items: [{id, survivor_id, other_id, other_name, agent_id, at, undone_at, moved}]}"}
     """
     await require_agent(request)
-    return JSONResponse({"items": await customers.merges(ctx_of(request), _id(request, "customer_id"))})
+    return JSONResponse({"items": await customers.merges(ctx_of(request), path_id(request, "customer_id"))})
 
 
 async def undo_merge(request: Request) -> JSONResponse:
@@ -90,7 +86,7 @@ async def undo_merge(request: Request) -> JSONResponse:
     """
     who = await require_agent(request)
     ctx = ctx_of(request)
-    survivor_id, other_id = await customers.undo_merge(ctx, _id(request, "merge_id"), who.id)
+    survivor_id, other_id = await customers.undo_merge(ctx, path_id(request, "merge_id"), who.id)
     async with ctx.db.read() as s:
         survivor, other = await s.get(Customer, survivor_id), await s.get(Customer, other_id)
         assert survivor is not None and other is not None

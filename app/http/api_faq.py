@@ -12,16 +12,10 @@ from starlette.routing import Route
 
 from app.actions import faq
 from app.http.auth import ctx_of, require_agent
-from app.http.errors import ApiError, int_param, read_body, read_json
+from app.http.errors import ApiError, path_id, read_body, read_json
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_QUERY = 200
-
-
-def _id(request: Request) -> int:
-    value = int_param(request.path_params["entry_id"], "FAQ entry id")
-    assert value is not None
-    return value
 
 
 def _changed(request: Request) -> None:
@@ -65,7 +59,7 @@ async def get_faq(request: Request) -> JSONResponse:
       404: {description: no such entry}
     """
     await require_agent(request)
-    return JSONResponse(await faq.get_entry(ctx_of(request), _id(request)))
+    return JSONResponse(await faq.get_entry(ctx_of(request), path_id(request, "entry_id", "FAQ entry id")))
 
 
 async def create_faq(request: Request) -> JSONResponse:
@@ -97,7 +91,7 @@ async def update_faq(request: Request) -> JSONResponse:
       409: {description: another entry has this answer}
     """
     await require_agent(request, role="admin")
-    entry_id = _id(request)
+    entry_id = path_id(request, "entry_id", "FAQ entry id")
     body = await read_json(request)
     entry = await faq.update_entry(ctx_of(request), entry_id, body)
     _changed(request)
@@ -113,7 +107,7 @@ async def delete_faq(request: Request) -> Response:
       404: {description: no such entry}
     """
     await require_agent(request, role="admin")
-    await faq.delete_entry(ctx_of(request), _id(request))
+    await faq.delete_entry(ctx_of(request), path_id(request, "entry_id", "FAQ entry id"))
     _changed(request)
     return Response(status_code=204)
 

@@ -9,13 +9,7 @@ from starlette.routing import Route
 
 from app.actions import calendars, rules, sla
 from app.http.auth import ctx_of, require_agent
-from app.http.errors import int_param, read_json
-
-
-def _id(request: Request, name: str) -> int:
-    value = int_param(request.path_params[name], name.replace("_", " "))
-    assert value is not None
-    return value
+from app.http.errors import path_id, read_json
 
 
 def _runner(request: Request) -> rules.RuleRunner:
@@ -54,7 +48,7 @@ async def replace_rule(request: Request) -> JSONResponse:
       200: {description: the rule}
     """
     await require_agent(request, role="admin")
-    rule = await rules.replace(ctx_of(request), _id(request, "rule_id"), await read_json(request))
+    rule = await rules.replace(ctx_of(request), path_id(request, "rule_id"), await read_json(request))
     _runner(request).changed()
     return JSONResponse(rule)
 
@@ -66,7 +60,7 @@ async def delete_rule(request: Request) -> Response:
       204: {description: removed}
     """
     await require_agent(request, role="admin")
-    await rules.remove(ctx_of(request), _id(request, "rule_id"))
+    await rules.remove(ctx_of(request), path_id(request, "rule_id"))
     _runner(request).changed()
     return Response(status_code=204)
 
@@ -109,7 +103,7 @@ async def update_calendar(request: Request) -> JSONResponse:
       200: {description: the calendar}
     """
     await require_agent(request, role="admin")
-    cid = _id(request, "calendar_id")
+    cid = path_id(request, "calendar_id")
     return JSONResponse(await calendars.change(ctx_of(request), cid, await read_json(request)))
 
 
@@ -120,7 +114,7 @@ async def delete_calendar(request: Request) -> Response:
       204: {description: removed}
     """
     await require_agent(request, role="admin")
-    await calendars.remove(ctx_of(request), _id(request, "calendar_id"))
+    await calendars.remove(ctx_of(request), path_id(request, "calendar_id"))
     return Response(status_code=204)
 
 
@@ -166,7 +160,7 @@ async def update_policy(request: Request) -> JSONResponse:
       200: {description: the policy}
     """
     await require_agent(request, role="admin")
-    pid = _id(request, "policy_id")
+    pid = path_id(request, "policy_id")
     return JSONResponse(await sla.change(ctx_of(request), pid, await read_json(request)))
 
 
@@ -177,7 +171,7 @@ async def delete_policy(request: Request) -> Response:
       204: {description: removed}
     """
     await require_agent(request, role="admin")
-    await sla.remove(ctx_of(request), _id(request, "policy_id"))
+    await sla.remove(ctx_of(request), path_id(request, "policy_id"))
     return Response(status_code=204)
 
 

@@ -13,13 +13,7 @@ from app.domain import queries
 from app.domain.models import Agent, Ticket
 from app.domain.views import message_view, ticket_view
 from app.http.auth import ctx_of, require_agent
-from app.http.errors import ApiError, int_param, read_json
-
-
-def _ticket_id(request: Request) -> int:
-    tid = int_param(request.path_params["ticket_id"], "ticket id")
-    assert tid is not None
-    return tid
+from app.http.errors import ApiError, int_param, path_id, read_json
 
 
 async def list_tickets(request: Request) -> JSONResponse:
@@ -65,7 +59,7 @@ async def get_ticket(request: Request) -> JSONResponse:
       404: {description: unknown ticket}
     """
     who = await require_agent(request)
-    tid = _ticket_id(request)
+    tid = path_id(request, "ticket_id")
     async with ctx_of(request).db.read() as s:
         ticket = check_ticket(who, await s.get(Ticket, tid), tid)
         view = ticket_view(ticket, await queue_name(s, ticket.queue_id))
@@ -84,7 +78,7 @@ async def patch_ticket(request: Request) -> JSONResponse:
       400: {description: invalid change}
     """
     who = await require_agent(request)
-    tid = _ticket_id(request)
+    tid = path_id(request, "ticket_id")
     body = await read_json(request)
     ctx = ctx_of(request)
     async with ctx.db.read() as s:
@@ -103,7 +97,7 @@ async def post_message(request: Request) -> JSONResponse:
       202: {description: the message, its delivery queued}
     """
     who = await require_agent(request)
-    tid = _ticket_id(request)
+    tid = path_id(request, "ticket_id")
     body = await read_json(request)
     text, internal = body.get("body"), body.get("internal", False)
     if not isinstance(text, str):
@@ -128,7 +122,7 @@ async def merge_tickets(request: Request) -> JSONResponse:
       400: {description: another customer's ticket, the same ticket, or merged already}
     """
     who = await require_agent(request)
-    tid = _ticket_id(request)
+    tid = path_id(request, "ticket_id")
     body = await read_json(request)
     ctx = ctx_of(request)
     async with ctx.db.read() as s:
@@ -148,7 +142,7 @@ async def split_ticket(request: Request) -> JSONResponse:
       201: {description: the new ticket}
     """
     who = await require_agent(request)
-    tid = _ticket_id(request)
+    tid = path_id(request, "ticket_id")
     body = await read_json(request)
     ctx = ctx_of(request)
     async with ctx.db.read() as s:

@@ -8,14 +8,8 @@ from starlette.routing import Route
 
 from app.actions import webhooks
 from app.http.auth import ctx_of, require_agent
-from app.http.errors import int_param, read_json
+from app.http.errors import path_id, read_json
 from app.webhook_sender import WebhookSender
-
-
-def _id(request: Request, name: str = "webhook_id") -> int:
-    value = int_param(request.path_params[name], name.replace("_", " "))
-    assert value is not None
-    return value
 
 
 def _sender(request: Request) -> WebhookSender:
@@ -53,7 +47,7 @@ async def update_webhook(request: Request) -> JSONResponse:
       200: {description: the webhook}
     """
     await require_agent(request, role="admin")
-    hook = await webhooks.change(ctx_of(request), _id(request), await read_json(request))
+    hook = await webhooks.change(ctx_of(request), path_id(request, "webhook_id"), await read_json(request))
     _sender(request).changed()
     return JSONResponse(hook)
 
@@ -65,7 +59,7 @@ async def delete_webhook(request: Request) -> Response:
       204: {description: removed}
     """
     await require_agent(request, role="admin")
-    await webhooks.remove(ctx_of(request), _id(request))
+    await webhooks.remove(ctx_of(request), path_id(request, "webhook_id"))
     _sender(request).changed()
     return Response(status_code=204)
 
@@ -77,7 +71,7 @@ async def list_deliveries(request: Request) -> JSONResponse:
       200: {description: "{items: [{id, event, status, attempts, next_attempt_at, last_status, last_error, created_at, delivered_at}]}"}
     """
     await require_agent(request, role="admin")
-    return JSONResponse({"items": await webhooks.deliveries(ctx_of(request), _id(request))})
+    return JSONResponse({"items": await webhooks.deliveries(ctx_of(request), path_id(request, "webhook_id"))})
 
 
 async def redeliver(request: Request) -> JSONResponse:
@@ -87,7 +81,9 @@ async def redeliver(request: Request) -> JSONResponse:
       200: {description: the delivery}
     """
     await require_agent(request, role="admin")
-    d = await webhooks.redeliver(ctx_of(request), _id(request), _id(request, "delivery_id"))
+    d = await webhooks.redeliver(
+        ctx_of(request), path_id(request, "webhook_id"), path_id(request, "delivery_id")
+    )
     _sender(request).changed()
     return JSONResponse(d)
 
@@ -100,7 +96,7 @@ async def ping(request: Request) -> JSONResponse:
     """
     await require_agent(request, role="admin")
     ctx = ctx_of(request)
-    hook_id = _id(request)
+    hook_id = path_id(request, "webhook_id")
     await webhooks.deliveries(ctx, hook_id, limit=1)  # 404 for an unknown webhook
     await webhooks.enqueue(ctx, [(hook_id, "ping")], "ping", {"webhook_id": hook_id})
     _sender(request).changed()

@@ -92,6 +92,14 @@ async def read_json(request: Request) -> dict[str, Any]:
     return value
 
 
+def path_id(request: Request, key: str, name: str | None = None) -> int:
+    """The id in the path parameter `key` (400 if not a number, 404 if out of range); `name` for messages,
+    by default the key with spaces ("customer_id": "customer id")."""
+    value = int_param(request.path_params[key], name or key.replace("_", " "))
+    assert value is not None
+    return value
+
+
 def int_param(raw: str | None, name: str) -> int | None:
     if raw is None or raw == "":
         return None
