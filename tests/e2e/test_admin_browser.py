@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import Any
 
-import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, expect
 from sqlalchemy import select
 
 from app.domain.models import Queue
+from tests.e2e.pages import PASSWORD, UI_TIMEOUT_MS, eventually, inbound
 from tests.receiver import Receiver
 from tests.support import LiveServer
 
@@ -31,8 +28,6 @@ pytestmark = [
 ]
 
 TEST_BUDGET_S = 60
-UI_TIMEOUT_MS = 8_000
-PASSWORD = "pw-secret-123"
 SCREENSHOT = "/tmp/switchboard-admin.png"
 SCREENSHOT_RULE = "/tmp/switchboard-admin-rule.png"
 DASH = "\u2013"  # the en dash the page writes spans with
@@ -69,28 +64,6 @@ async def tabs(browser: Browser) -> AsyncIterator[Callable[[], Awaitable[Tab]]]:
     finally:
         for context in contexts:
             await context.close()
-
-
-def mail(sender: str, subject: str, body: str) -> bytes:
-    m = EmailMessage()
-    m["From"], m["To"], m["Subject"] = sender, "support@example.com", subject
-    m["Message-ID"] = make_msgid(domain="customer.example")
-    m.set_content(body)
-    return m.as_bytes()
-
-
-async def inbound(api: httpx.AsyncClient, sender: str, subject: str, body: str) -> int:
-    raw = mail(sender, subject, body)
-    r = await api.post("/api/email/inbound", content=raw, headers={"Content-Type": "message/rfc822"})
-    assert r.status_code == 201, r.text
-    return int(r.json()["ticket_id"])
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 5.0) -> None:  # noqa: ASYNC109
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, what
-        await asyncio.sleep(0.05)
 
 
 async def sign_in(server: LiveServer, page: Page, email: str) -> None:

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from email.message import EmailMessage
-from email.utils import make_msgid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Dialog, Locator, Page, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
+from tests.e2e.pages import Tab, inbound, open_tab, sign_in
 from tests.support import LiveServer
 
 pytestmark = [
@@ -28,74 +26,24 @@ pytestmark = [
 ]
 
 TEST_BUDGET_S = 60
-UI_TIMEOUT_MS = 8_000
-PASSWORD = "pw-secret-123"
-SCREENSHOT = "/tmp/switchboard-customer-profile.png"
-SCREENSHOT_DUPLICATES = "/tmp/switchboard-customer-duplicates.png"
-
-
-class Tab:
-    """One browser context and page; accepts confirm() dialogs (recording them) and keeps page errors."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.errors: list[str] = []
-        self.dialogs: list[str] = []
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on("dialog", self._on_dialog)
-
-    async def _on_dialog(self, dialog: Dialog) -> None:
-        self.dialogs.append(f"{dialog.type}: {dialog.message}")
-        if dialog.type == "confirm":
-            await dialog.accept()
-        else:
-            await dialog.dismiss()
 
 
 @pytest.fixture
 async def tab(browser: Browser) -> AsyncIterator[Tab]:
-    expect.set_options(timeout=UI_TIMEOUT_MS)
-    context: BrowserContext = await browser.new_context(viewport={"width": 1400, "height": 1500})
-    context.set_default_timeout(UI_TIMEOUT_MS)
-    try:
-        yield Tab(await context.new_page())
-    finally:
-        await context.close()
+    async with open_tab(browser, height=1500) as t:
+        yield t
 
 
-def mail(sender: str, subject: str, body: str) -> bytes:
-    m = EmailMessage()
-    m["From"], m["To"], m["Subject"] = sender, "support@example.com", subject
-    m["Message-ID"] = make_msgid(domain="customer.example")
-    m.set_content(body)
-    return m.as_bytes()
+SCREENSHOT = "/tmp/switchboard-customer-profile.png"
+SCREENSHOT_DUPLICATES = "/tmp/switchboard-customer-duplicates.png"
 
 
-async def inbound(api: httpx.AsyncClient, sender: str, subject: str) -> dict[str, Any]:
+async def customer_mail(api: httpx.AsyncClient, sender: str, subject: str) -> dict[str, Any]:
     """A customer's mail through the relay endpoint: its ticket, with the customer's id."""
-    raw = mail(sender, subject, "Hello, " + subject.lower() + ".")
-    r = await api.post("/api/email/inbound", content=raw, headers={"Content-Type": "message/rfc822"})
-    assert r.status_code == 201, r.text
-    ticket = (await api.get(f"/api/tickets/{r.json()['ticket_id']}")).json()
+    ticket_id = await inbound(api, sender, subject, "Hello, " + subject.lower() + ".")
+    ticket = (await api.get(f"/api/tickets/{ticket_id}")).json()
     assert ticket["customer_id"], ticket
     return ticket
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 5.0) -> None:  # noqa: ASYNC109
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, what
-        await asyncio.sleep(0.05)
-
-
-async def sign_in(server: LiveServer, page: Page, email: str, path: str) -> None:
-    response = await page.goto(server.base + path)
-    assert response is not None and response.status == 200
-    await page.locator("input[type=email]").fill(email)
-    await page.locator("input[type=password]").fill(PASSWORD)
-    await page.locator("input[type=password]").press("Enter")
-    await expect(page.get_by_role("button", name="Log out")).to_be_visible()
-    await expect(page.locator("#conn")).to_have_attribute("data-state", "open")
 
 
 def toast(page: Page, text: str) -> Locator:
@@ -122,7 +70,7 @@ async def test_profile_edits_reach_the_api_and_survive_a_reload(server: LiveServ
     async with asyncio.timeout(TEST_BUDGET_S):
         _admin, token = await setup(server)
         async with server.client(token) as api:
-            ticket = await inbound(api, "Maria Svensson <maria@customer.example>", "Invoice question")
+            ticket = await customer_mail(api, "Maria Svensson <maria@customer.example>", "Invoice question")
         cid = ticket["customer_id"]
 
         page = tab.page
@@ -249,8 +197,8 @@ async def test_a_duplicate_is_merged_and_the_merge_undone(server: LiveServer, ta
     async with asyncio.timeout(TEST_BUDGET_S):
         _admin, token = await setup(server)
         async with server.client(token) as api:
-            mine = await inbound(api, "Maria Svensson <maria@customer.example>", "Invoice question")
-            other = await inbound(api, "Maria Svensson <maria.s@other.example>", "Order 5521")
+            mine = await customer_mail(api, "Maria Svensson <maria@customer.example>", "Invoice question")
+            other = await customer_mail(api, "Maria Svensson <maria.s@other.example>", "Order 5521")
             cid, oid = mine["customer_id"], other["customer_id"]
             assert cid != oid
             r = await api.post(

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from email.message import EmailMessage
-from email.utils import make_msgid
+from collections.abc import AsyncIterator
 
-import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Dialog, Page, expect
+from playwright.async_api import Browser, expect
 
+from tests.e2e.pages import Tab, inbound, open_tab, sign_in
 from tests.support import LiveServer
 
 pytestmark = [
@@ -26,64 +23,18 @@ pytestmark = [
 ]
 
 TEST_BUDGET_S = 60
-UI_TIMEOUT_MS = 8_000
-PASSWORD = "pw-secret-123"
-SCREENSHOT = "/tmp/switchboard-ticket-merge.png"
-INVOICE = "My invoice shows the wrong amount."
-SCREENSHOT_MENU = "/tmp/switchboard-ticket-merge-menu.png"
-SCREENSHOT_MERGED = "/tmp/switchboard-ticket-merged-away.png"
-
-
-class Tab:
-    """One browser context and page; accepts confirm() dialogs (recording them) and keeps page errors."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.errors: list[str] = []
-        self.dialogs: list[str] = []
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on("dialog", self._on_dialog)
-
-    async def _on_dialog(self, dialog: Dialog) -> None:
-        self.dialogs.append(f"{dialog.type}: {dialog.message}")
-        if dialog.type == "confirm":
-            await dialog.accept()
-        else:
-            await dialog.dismiss()
 
 
 @pytest.fixture
 async def tab(browser: Browser) -> AsyncIterator[Tab]:
-    expect.set_options(timeout=UI_TIMEOUT_MS)
-    context: BrowserContext = await browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(UI_TIMEOUT_MS)
-    try:
-        yield Tab(await context.new_page())
-    finally:
-        await context.close()
+    async with open_tab(browser, height=1000) as t:
+        yield t
 
 
-def mail(sender: str, subject: str, body: str) -> bytes:
-    m = EmailMessage()
-    m["From"], m["To"], m["Subject"] = sender, "support@example.com", subject
-    m["Message-ID"] = make_msgid(domain="customer.example")
-    m.set_content(body)
-    return m.as_bytes()
-
-
-async def inbound(api: httpx.AsyncClient, sender: str, subject: str, body: str) -> int:
-    r = await api.post(
-        "/api/email/inbound", content=mail(sender, subject, body), headers={"Content-Type": "message/rfc822"}
-    )
-    assert r.status_code == 201, r.text
-    return int(r.json()["ticket_id"])
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 5.0) -> None:  # noqa: ASYNC109
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, what
-        await asyncio.sleep(0.05)
+SCREENSHOT = "/tmp/switchboard-ticket-merge.png"
+INVOICE = "My invoice shows the wrong amount."
+SCREENSHOT_MENU = "/tmp/switchboard-ticket-merge-menu.png"
+SCREENSHOT_MERGED = "/tmp/switchboard-ticket-merged-away.png"
 
 
 async def test_merge_two_tickets_then_split_a_message_off(server: LiveServer, tab: Tab) -> None:
@@ -100,13 +51,7 @@ async def test_merge_two_tickets_then_split_a_message_off(server: LiveServer, ta
             customer = one["customer_id"]
 
         page = tab.page
-        response = await page.goto(server.base + "/console")
-        assert response is not None and response.status == 200
-        await page.locator("input[type=email]").fill("ana@example.com")
-        await page.locator("input[type=password]").fill(PASSWORD)
-        await page.locator("input[type=password]").press("Enter")
-        await expect(page.get_by_role("button", name="Log out")).to_be_visible()
-        await expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+        await sign_in(server, page, "ana@example.com")
         await expect(page.locator("#admin-link")).to_have_count(0)  # an agent: no link to the admin page
 
         await page.goto(server.base + f"/console#/tickets/{first}")
@@ -198,10 +143,7 @@ async def test_merge_refused_shows_the_server_message(server: LiveServer, tab: T
             third = await inbound(api, "greta@lind.example", "Address", "Please change my address.")
 
         page = tab.page
-        await page.goto(server.base + f"/console#/tickets/{first}")
-        await page.locator("input[type=email]").fill("ada@example.com")
-        await page.locator("input[type=password]").fill(PASSWORD)
-        await page.locator("input[type=password]").press("Enter")
+        await sign_in(server, page, "ada@example.com", f"/console#/tickets/{first}")
         # an admin: a link to the admin page in the top bar
         await expect(page.locator("#admin-link")).to_have_attribute("href", "/admin")
         thread = page.get_by_role("log", name="Conversation")
