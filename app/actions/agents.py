@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -23,8 +24,15 @@ from app.domain.types import utcnow
 from channels.phone import to_e164
 
 _hasher = PasswordHasher()
-# verifying against this keeps a login for an unknown email as slow as one for a known email
-_DUMMY_HASH = _hasher.hash("switchboard-dummy-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """What a sign-in with an unknown email is verified against, so that it is as slow as one with a known
+    email; made on first use, not at import (every command-line call and process start paid for it)."""
+    return _hasher.hash("switchboard-dummy-password")
+
+
 MIN_PASSWORD = 8
 
 
@@ -105,7 +113,7 @@ async def login(ctx: Context, email: str, password: str, code: str | None = None
             await s.execute(select(Agent).where(Agent.email == email.strip().lower(), Agent.active.is_(True)))
         ).scalar_one_or_none()
     try:
-        _hasher.verify(agent.password_hash if agent else _DUMMY_HASH, password)
+        _hasher.verify(agent.password_hash if agent else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         agent = None
     if agent is not None and agent.totp_secret and not code:

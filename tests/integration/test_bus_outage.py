@@ -26,8 +26,8 @@ PASSWORD = "pw-outage-123"
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    with fresh_pg_database("sbbus_") as url:
+def pg_url(db_templates: dict[str, str]) -> Iterator[str]:
+    with fresh_pg_database("sbbus_", template=db_templates["postgresql"]) as url:
         yield url
 
 

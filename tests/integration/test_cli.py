@@ -108,6 +108,7 @@ async def _login(database_url: str, email: str, password: str) -> dict[str, obje
 # ---------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.empty_db
 def test_agents_add_on_a_fresh_database(database_url: str, tmp_path: Path) -> None:
     result = run(
         add_agent_args(

@@ -31,8 +31,8 @@ Cluster = tuple[Node, Node, dict[str, str]]  # two nodes and their environment
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    with fresh_pg_database("sbcluster_") as url:
+def pg_url(db_templates: dict[str, str]) -> Iterator[str]:
+    with fresh_pg_database("sbcluster_", template=db_templates["postgresql"]) as url:
         yield url
 
 

@@ -24,8 +24,8 @@ TOKEN = "outage-twilio-token"
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    with fresh_pg_database("sboutage_") as url:
+def pg_url(db_templates: dict[str, str]) -> Iterator[str]:
+    with fresh_pg_database("sboutage_", template=db_templates["postgresql"]) as url:
         yield url
 
 

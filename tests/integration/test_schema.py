@@ -3,6 +3,7 @@ new database has the `general` queue."""
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, text
@@ -13,6 +14,7 @@ from app.domain.models import Base
 from app.domain.search import include_name
 
 
+@pytest.mark.empty_db
 async def test_migrations_match_models(database_url: str) -> None:
     await upgrade(database_url)
     await upgrade(database_url)  # a second run is a no-op
