@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable
 from typing import TypeVar
 
@@ -31,6 +32,25 @@ class BackgroundTask:
 
     async def _run(self) -> None:
         raise NotImplementedError
+
+
+class Periodic(BackgroundTask):
+    """A task that runs `once` every `interval_s` (first after one interval) until stopped; a round that
+    fails (the database down for a moment) is logged and the next one tried."""
+
+    def __init__(self, interval_s: float) -> None:
+        self.interval_s = interval_s
+
+    async def once(self) -> object:
+        raise NotImplementedError
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            try:
+                await self.once()
+            except Exception:
+                logging.getLogger(type(self).__module__).warning("%s failed", self.name, exc_info=True)
 
 
 async def next_batch(queue: asyncio.Queue[T], limit: int) -> list[T]:

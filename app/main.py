@@ -28,6 +28,7 @@ from app.actions.duplicates import DuplicateWatch
 from app.actions.email import ingest_raw
 from app.actions.errors import ActionError
 from app.actions.inbound import InboundWriter
+from app.actions.reminders import ReminderWatch
 from app.actions.rules import RuleRunner
 from app.actions.search_index import SearchIndexer
 from app.actions.sla import SlaClock, SlaWatch
@@ -43,6 +44,7 @@ from app.http import (
     api_duplicates,
     api_email,
     api_faq,
+    api_reminders,
     api_reports,
     api_rules,
     api_search,
@@ -210,8 +212,9 @@ def create_app(settings: Settings) -> Starlette:
         imap = _start_imap(ctx, settings) if leader else None
         watch = DuplicateWatch(ctx, settings.duplicate_check_s) if leader else None
         sla_watch = SlaWatch(ctx, settings.sla_check_s) if leader else None
+        reminder_watch = ReminderWatch(ctx, settings.reminder_check_s) if leader else None
         indexer = SearchIndexer(ctx) if db.is_sqlite else None
-        for task in (watch, sla_watch, indexer):
+        for task in (watch, sla_watch, reminder_watch, indexer):
             if task is not None:
                 task.start()
         # What start-up built (the model's tokenizer, SQLAlchemy's metadata, the FAQ index...) lives as long
@@ -232,7 +235,7 @@ def create_app(settings: Settings) -> Starlette:
             if lead is not None:
                 lead.close()
             bot.close()
-            for task in (watch, sla_watch, indexer):
+            for task in (watch, sla_watch, reminder_watch, indexer):
                 if task is not None:
                     await task.stop()
             await sweeper.stop()
@@ -260,6 +263,7 @@ def create_app(settings: Settings) -> Starlette:
         *api_webhooks.routes,
         *api_rules.routes,
         *api_csat.routes,
+        *api_reminders.routes,
         *pages.routes,
         WebSocketRoute("/ws/chat", chat_socket),
         WebSocketRoute("/ws/agent", agent_socket),

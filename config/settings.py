@@ -64,6 +64,8 @@ class Settings:
     webhook_retry_s: float = 10.0
     # How often tickets are checked for missed SLA targets (by one process).
     sla_check_s: float = 15.0
+    # How often pending tickets are woken at their time and due reminders sent (by one process).
+    reminder_check_s: float = 15.0
     # 1: a customer whose ticket a person resolved gets a one-question satisfaction survey; 0: none.
     csat: int = 1
     # Lifetime of an agent's bearer token.
@@ -113,6 +115,7 @@ ENV_NAMES: dict[str, str] = {
     "duplicate_check_s": "SWITCHBOARD_DUPLICATE_CHECK_S",
     "webhook_retry_s": "SWITCHBOARD_WEBHOOK_RETRY_S",
     "sla_check_s": "SWITCHBOARD_SLA_CHECK_S",
+    "reminder_check_s": "SWITCHBOARD_REMINDER_CHECK_S",
     "csat": "SWITCHBOARD_CSAT",
     "token_ttl_s": "SWITCHBOARD_TOKEN_TTL_S",
     "log_level": "SWITCHBOARD_LOG_LEVEL",

@@ -308,6 +308,7 @@
     if (unread) badges.push(el("span", { class: "badge new" }, "New"));
     if (t.priority === "urgent" || t.priority === "high") badges.push(el("span", { class: "badge prio-" + t.priority }, cap(t.priority)));
     if (kind === "mine" && t.status !== "open") badges.push(el("span", { class: "badge st-" + t.status }, cap(t.status)));
+    if (slaLate(t)) badges.push(el("span", { class: "badge sla-late", title: "An SLA target was missed" }, "SLA"));
     if (S.typing.get(t.id) > Date.now()) badges.push(el("span", { class: "badge typing" }, "typing…"));
     return el("li", {},
       el("button", {
@@ -688,6 +689,20 @@
     const queue = selectField("Queue", "f-queue", [], (e) => patchTicket({ queue: e.target.value }, "Moved to queue " + e.target.value));
     refs.status = status.select;
     refs.priority = priority.select;
+    refs.wake = el("input", {
+      type: "datetime-local", id: "f-wake", "aria-describedby": "f-wake-hint",
+      onchange: (e) => {
+        const v = e.target.value;
+        const at = v ? new Date(v) : null;
+        if (at && isNaN(at.getTime())) return;
+        patchTicket({ pending_until: at ? at.toISOString() : null },
+          at ? "Wakes up " + clock(at.toISOString()) : "No wake-up time");
+      },
+    });
+    refs.wakeField = el("div", { class: "field wake-field", hidden: true },
+      el("label", { for: "f-wake" }, "Pending until"), refs.wake,
+      el("span", { class: "sr-only", id: "f-wake-hint" }, "The ticket opens again at this time"));
+    refs.sla = el("ul", { class: "sla-timers", id: "sla-timers", "aria-label": "SLA targets", hidden: true });
     refs.assignee = assignee.select;
     refs.queue = queue.select;
 
@@ -705,7 +720,8 @@
         el("div", { class: "title-actions" }, refs.take, refs.resolve,
           el("div", { class: "merge-wrap" }, refs.mergeBtn, refs.mergePop))),
       refs.meta,
-      el("div", { class: "props" }, status.field, priority.field, assignee.field, queue.field, tags));
+      refs.sla,
+      el("div", { class: "props" }, status.field, refs.wakeField, priority.field, assignee.field, queue.field, tags));
 
     refs.collision = el("div", { class: "collision", role: "status", hidden: true });
     refs.thread = el("ol", { class: "thread", role: "log", "aria-label": "Conversation", tabindex: "0" },
@@ -740,6 +756,9 @@
     const focused = document.activeElement;
     if (focused !== r.status) r.status.value = t.status;
     if (focused !== r.priority) r.priority.value = t.priority;
+    r.wakeField.hidden = t.status !== "pending";
+    if (focused !== r.wake) r.wake.value = t.pending_until ? localInput(t.pending_until) : "";
+    renderSla();
     updateAssigneeOptions();
     updateQueueOptions();
     r.take.hidden = t.assignee_id === S.me.id;
@@ -757,6 +776,48 @@
       ? "Only agents see notes · Ctrl+Enter to add"
       : "Sends by " + (CHANNEL_LABEL[t.channel] || t.channel || "its channel") + " · Ctrl+Enter to send";
     renderTags(t.tags || []);
+  }
+
+  /** An ISO time as a datetime-local input's value, in this browser's time zone. */
+  function localInput(iso) {
+    const d = new Date(iso);
+    const pad = (n) => String(n).padStart(2, "0");
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" + pad(d.getHours()) + ":" + pad(d.getMinutes());
+  }
+
+  function slaLate(t) {
+    const sla = t.sla || {};
+    return t.status !== "resolved" && t.status !== "closed" && !!(sla.first_response_breached_at || sla.resolution_breached_at);
+  }
+
+  /** One SLA target as the head shows it: met, missed, or the time left (ticking). */
+  function slaChip(label, due, doneAt, breachedAt) {
+    if (!due) return null;
+    const left = (new Date(due).getTime() - Date.now()) / 1000;
+    let state, text;
+    if (doneAt && !breachedAt) [state, text] = ["met", label + " met"];
+    else if (breachedAt || left <= 0) [state, text] = ["missed", label + (doneAt ? " missed" : " overdue " + SB.duration(-left))];
+    else [state, text] = [left < 900 ? "soon" : "due", label + " due in " + SB.duration(left)];
+    return el("li", { class: "sla-chip sla-" + state, title: label + " due " + fullDate(due) }, text);
+  }
+
+  function renderSla() {
+    const cur = S.current;
+    const t = cur && cur.ticket();
+    if (!t || !cur.refs) return;
+    const sla = t.sla || {};
+    const done = t.status === "resolved" || t.status === "closed";
+    const chips = [
+      slaChip("First reply", sla.first_response_due_at, t.first_response_at, sla.first_response_breached_at),
+      slaChip("Resolution", sla.resolution_due_at, done ? t.resolved_at || t.updated_at : null, sla.resolution_breached_at),
+    ].filter(Boolean);
+    const box = cur.refs.sla;
+    box.hidden = !chips.length;
+    const key = chips.map((c) => c.className + c.textContent).join("|");
+    if (box.dataset.key !== key) {
+      box.dataset.key = key;
+      box.replaceChildren(...chips);
+    }
   }
 
   function updateAssigneeOptions() {
@@ -1367,7 +1428,7 @@
     const customer = await fetchCustomer(cid, true);
     if (S.current !== cur) return;
     const id = customer ? customer.id : cid; // a merged-away id answers with the survivor
-    const [past, history, defs, notes, dups, merges] = await Promise.all([
+    const [past, history, defs, notes, dups, merges, reminders] = await Promise.all([
       api("GET", "/api/tickets?customer=" + id + "&limit=50").catch(() => null),
       api("GET", "/api/customers/" + id + "/history").catch(() => null),
       api("GET", "/api/customer-attributes").catch(() => null),
@@ -1375,6 +1436,7 @@
       // null where the server has no such list (or it failed): the section stays hidden
       api("GET", "/api/customers/" + id + "/duplicates").catch(() => null),
       api("GET", "/api/customers/" + id + "/merges").catch(() => null),
+      api("GET", "/api/customers/" + id + "/reminders").catch(() => null),
     ]);
     if (S.current !== cur) return;
     const before = cur.cp && cur.cp.id === id ? cur.cp : null;
@@ -1387,6 +1449,7 @@
       notes: notes ? notes.items || [] : null,
       dups: dups ? dups.items || [] : null,
       merges: merges ? merges.items || [] : null,
+      reminders: reminders ? reminders.items || [] : null,
       editing: false,
       allNotes: before ? before.allNotes : false,
       noteDraft: before ? before.noteDraft : "",
@@ -1515,15 +1578,17 @@
         profile: sec("profile", "cust-card"),
         channels: sec("channels"),
         notes: sec("notes"),
+        reminders: sec("reminders"),
         dups: sec("dups", "aside-sec dups-sec"),
         past: sec("past"),
         hist: sec("hist"),
       };
       const s = cp.secs;
-      pane.replaceChildren(s.profile, s.channels, s.notes, s.dups, s.past, s.hist);
+      pane.replaceChildren(s.profile, s.channels, s.notes, s.reminders, s.dups, s.past, s.hist);
       drawProfile(cur);
       drawChannels(cur);
       drawNotes(cur);
+      drawReminders(cur);
       drawDuplicates(cur);
       pane.scrollTop = scroll;
     }
@@ -1868,6 +1933,86 @@
   }
 
   /* -- notes about the customer (not about one ticket) */
+
+  /* -- reminders: renewal and payment messages to the customer at a set time, by email or SMS */
+
+  const REMINDER_KINDS = [["payment", "Payment"], ["renewal", "Renewal"], ["other", "Other"]];
+
+  function drawReminders(cur) {
+    const cp = cur.cp;
+    const items = cp.reminders;
+    const c = cp.customer || {};
+    const err = el("p", { class: "form-error", role: "alert", hidden: true });
+    const kind = el("select", { id: "rm-kind" }, REMINDER_KINDS.map(([v, t]) => el("option", { value: v }, t)));
+    const channels = [];
+    if ((c.emails || []).length) channels.push(["email", c.email_unsubscribed ? "Email (unsubscribed)" : "Email"]);
+    if ((c.phones || []).length) channels.push(["sms", c.sms_opt_out ? "SMS (opted out)" : "SMS"]);
+    const channel = el("select", { id: "rm-channel" }, channels.map(([v, t]) => el("option", { value: v }, t)));
+    const when = el("input", { type: "datetime-local", id: "rm-when", required: true });
+    const body = el("textarea", { id: "rm-body", class: "note-box", rows: 2, maxlength: 1600, placeholder: "What the customer gets…" });
+    const go = el("button", { type: "submit", class: "btn small secondary", id: "rm-add" }, "Schedule reminder");
+    const form = el("form", {
+      class: "reminder-form", novalidate: true,
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const at = when.value ? new Date(when.value) : null;
+        if (!at || isNaN(at.getTime())) return when.focus();
+        if (!body.value.trim()) return body.focus();
+        go.disabled = true;
+        showError(err, "");
+        try {
+          const r = await api("POST", "/api/customers/" + cp.id + "/reminders", {
+            kind: kind.value, channel: channel.value, body: body.value.trim(), due_at: at.toISOString(), ticket_id: cur.id,
+          });
+          if (S.current !== cur || cur.cp !== cp) return;
+          cp.reminders = [r, ...(cp.reminders || [])];
+          drawReminders(cur);
+          toast("Reminder scheduled for " + clock(r.due_at));
+          refreshHistorySoon();
+        } catch (x) {
+          go.disabled = false;
+          failIn(err, x, "Not scheduled");
+        }
+      },
+    },
+    el("div", { class: "reminder-row" },
+      el("label", { for: "rm-kind", class: "sr-only" }, "Kind"), kind,
+      el("label", { for: "rm-channel", class: "sr-only" }, "Channel"), channel,
+      el("label", { for: "rm-when", class: "sr-only" }, "When"), when),
+    el("label", { for: "rm-body", class: "sr-only" }, "Reminder text"), body, err,
+    el("div", { class: "note-bar" }, el("span", { class: "hint" }, "Skipped if the customer opts out by then"), go));
+
+    let list;
+    if (items === null) list = el("p", { class: "muted" }, "Could not load the reminders.");
+    else if (!items.length) list = el("p", { class: "muted small" }, "No reminders.");
+    else {
+      list = el("ol", { class: "reminders", "aria-label": "Reminders, latest due first" }, items.slice(0, 10).map((r) => el("li", {
+        class: "reminder st-" + r.status, "data-reminder-id": r.id,
+      },
+      el("div", { class: "cnote-head" },
+        el("span", { class: "cnote-who" }, cap(r.kind) + " · " + (r.channel === "sms" ? "SMS" : "Email")),
+        el("time", { datetime: r.due_at, title: fullDate(r.due_at) }, clock(r.due_at)),
+        el("span", { class: "badge st-" + r.status }, cap(r.status))),
+      el("p", { class: "cnote-text" }, r.body),
+      r.status === "skipped" || r.status === "cancelled" ? el("p", { class: "muted small" }, r.outcome) : null,
+      r.status === "scheduled" ? el("button", {
+        type: "button", class: "btn ghost small", "aria-label": "Cancel the " + r.kind + " reminder due " + clock(r.due_at),
+        onclick: async () => {
+          try {
+            const done = await api("DELETE", "/api/reminders/" + r.id);
+            if (S.current !== cur || cur.cp !== cp) return;
+            cp.reminders = cp.reminders.map((x) => (x.id === done.id ? done : x));
+            drawReminders(cur);
+            toast("Reminder cancelled");
+          } catch (x) {
+            failIn(err, x, "Not cancelled");
+          }
+        },
+      }, "Cancel") : null)));
+    }
+    fill(cp.secs.reminders, el("h3", { id: "cp-reminders-h", class: "aside-h" }, "Reminders"),
+      channels.length ? form : el("p", { class: "muted small" }, "No email address or phone number to remind."), list);
+  }
 
   function drawNotes(cur) {
     const cp = cur.cp;
@@ -2539,6 +2684,7 @@
       node.textContent = SB.duration(waitSeconds(node.dataset.since));
     }
     for (const node of document.querySelectorAll("[data-ago]")) node.textContent = SB.ago(node.dataset.ago);
+    renderSla();
     let listDirty = false;
     for (const [tid, until] of S.typing) {
       if (until <= now) {

@@ -18,6 +18,7 @@ from app.domain.models import (
     DuplicatePair,
     HistoryEntry,
     Identity,
+    Reminder,
     Ticket,
 )
 from app.domain.types import utcnow
@@ -30,6 +31,7 @@ MOVED: tuple[tuple[str, Any], ...] = (
     ("chat_sessions", ChatSession),
     ("history", HistoryEntry),
     ("calls", Call),
+    ("reminders", Reminder),
 )
 PROFILE = ("name", "company", "tags", "attributes", "sms_opt_out", "email_unsubscribed")
 

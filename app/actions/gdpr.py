@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.actions import reminders
 from app.actions.context import Context
 from app.actions.errors import NotFound
 from app.domain.models import (
@@ -22,6 +23,7 @@ from app.domain.models import (
     Identity,
     Message,
     Quarantine,
+    Reminder,
     Ticket,
 )
 from app.domain.types import utcnow
@@ -83,6 +85,9 @@ async def export(ctx: Context, customer_id: int) -> dict[str, Any]:
             )
         ).scalars()
         calls = (await s.execute(select(Call).where(Call.customer_id.in_(ids)).order_by(Call.id))).scalars()
+        scheduled = (
+            await s.execute(select(Reminder).where(Reminder.customer_id.in_(ids)).order_by(Reminder.id))
+        ).scalars()
         sessions = (
             await s.execute(
                 select(ChatSession).where(ChatSession.customer_id.in_(ids)).order_by(ChatSession.id)
@@ -156,6 +161,7 @@ async def export(ctx: Context, customer_id: int) -> dict[str, Any]:
                 }
                 for cs in sessions
             ],
+            "reminders": [reminders.view(r) for r in scheduled],
         }
 
 
@@ -185,6 +191,7 @@ async def erase(ctx: Context, customer_id: int) -> dict[str, int]:
             "calls": await _n(s, update(Call).where(Call.customer_id.in_(ids)).values(**scrubbed_calls)),
             "chat_sessions": await _n(s, delete(ChatSession).where(ChatSession.customer_id.in_(ids))),
             "identities": await _n(s, delete(Identity).where(Identity.customer_id.in_(ids))),
+            "reminders": await _n(s, delete(Reminder).where(Reminder.customer_id.in_(ids))),
         }
         await s.execute(update(Ticket).where(Ticket.id.in_(ticket_ids)).values(subject=ERASED, tags=[]))
         for cid in ids:

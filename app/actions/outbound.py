@@ -52,7 +52,7 @@ async def prepare(
         own_id = make_msgid(domain=domain).strip("<>")
         msg.external_id = own_id
         subject = last_meta.get("subject") or ticket.subject or "Your request"
-        if not subject.lower().startswith("re:"):
+        if last_in is not None and not subject.lower().startswith("re:"):  # not on a message of our own
             subject = f"Re: {subject}"
         if f"[#{ticket.id}]" not in subject:
             subject = f"{subject} [#{ticket.id}]"

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.actions import calendars, outbound, webhooks
+from app.actions import calendars, outbound, reminders, webhooks
 from app.actions.common import (
     add_message,
     history,
@@ -30,8 +30,19 @@ from app.actions.common import (
 from app.actions.context import Context
 from app.actions.errors import Invalid, NotFound
 from app.bus import Event
+from app.domain import reminders as reminder_rules
 from app.domain import rules as R
-from app.domain.models import ACTIVE_STATUSES, Agent, Customer, Message, Queue, Rule, Ticket, Webhook
+from app.domain.models import (
+    ACTIVE_STATUSES,
+    Agent,
+    AttributeDef,
+    Customer,
+    Message,
+    Queue,
+    Rule,
+    Ticket,
+    Webhook,
+)
 from app.domain.types import utcnow
 from app.domain.views import iso, ticket_view
 
@@ -72,6 +83,10 @@ async def _checked(s: AsyncSession, raw: Any) -> dict[str, Any]:
                 raise Invalid(f"{where}: no agent {a['agent_id']}", "bad_rule")
         elif a["type"] == "webhook" and await s.get(Webhook, a["webhook_id"]) is None:
             raise Invalid(f"{where}: no webhook {a['webhook_id']}", "bad_rule")
+        elif a["type"] == "remind" and "attribute" in a:
+            found = await s.execute(select(AttributeDef.type).where(AttributeDef.key == a["attribute"]))
+            if found.scalar_one_or_none() != "date":
+                raise Invalid(f"{where}: no date attribute {a['attribute']!r}", "bad_rule")
     return rule
 
 
@@ -181,6 +196,8 @@ def describe(action: dict[str, Any]) -> str:
         return f"assign to agent {action['agent_id']}"
     if kind == "reply":
         return "reply: " + " ".join(action["body"].split())[:80]
+    if kind == "remind":
+        return reminder_rules.describe(action)
     return f"notify webhook {action['webhook_id']}"
 
 
@@ -322,6 +339,8 @@ async def _act(
         msg.meta = {**(msg.meta or {}), "rule_id": rule.id}
         replies.append(msg)
         return describe(a)
+    if kind == "remind":
+        return await reminders.from_rule(s, ticket, customer, a, rule.id)
     hooks.append((a["webhook_id"], {"rule_id": rule.id, "rule_name": rule.name}))
     return describe(a)
 
@@ -341,7 +360,8 @@ class RuleRunner:
     def on_event(self, event: Event) -> Awaitable[None] | None:
         if event.type not in ("ticket.created", "ticket.updated", "ticket.assigned"):
             return None
-        if event.data.get("reason") in ("rule", "sla"):  # a rule's own change; new SLA due times
+        # a rule's own change; new SLA due times; a reminder's own ticket (a rule may have scheduled it)
+        if event.data.get("reason") in ("rule", "sla", "reminder"):
             return None
         trigger = "ticket.created" if event.type == "ticket.created" else "ticket.updated"
         ticket_id = int(event.data["ticket_id"])

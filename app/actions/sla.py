@@ -5,7 +5,6 @@ breach on the timeline and tells the consoles and the supervisor board (SlaWatch
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable
 from datetime import datetime
@@ -19,7 +18,7 @@ from app.actions import calendars
 from app.actions.common import history, lock_ticket, queue_name, ticket_event, touch
 from app.actions.context import Context
 from app.actions.errors import Conflict, Invalid, NotFound
-from app.background import BackgroundTask
+from app.background import Periodic
 from app.bus import Event
 from app.domain.models import ACTIVE_STATUSES, PRIORITIES, BusinessCalendar, Queue, SlaPolicy, Ticket
 from app.domain.types import utcnow
@@ -264,18 +263,14 @@ class SlaClock:
         return refresh(self.ctx, int(event.data["ticket_id"]))
 
 
-class SlaWatch(BackgroundTask):
+class SlaWatch(Periodic):
     """The breach sweep, every `interval_s` (by one process)."""
 
     name = "sla-watch"
 
     def __init__(self, ctx: Context, interval_s: float) -> None:
-        self.ctx, self.interval_s = ctx, interval_s
+        super().__init__(interval_s)
+        self.ctx = ctx
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval_s)
-            try:
-                await sweep(self.ctx)
-            except Exception:  # the database may be down for a moment: try again next round
-                log.warning("SLA sweep failed", exc_info=True)
+    async def once(self) -> int:
+        return await sweep(self.ctx)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -42,8 +43,9 @@ from app.domain.models import (
     Queue,
     Ticket,
 )
+from app.domain.reminders import ReminderError, parse_time
 from app.domain.types import utcnow
-from app.domain.views import ticket_view
+from app.domain.views import iso, ticket_view
 
 HANDOFF_TEXT = "Let me connect you with a person. An agent will be with you shortly."
 # what the handoff's history line and the agents' note say for the bot's reasons
@@ -241,8 +243,9 @@ async def agent_reply(ctx: Context, agent: Agent, ticket_id: int, body: str, int
 async def update_ticket(
     ctx: Context, agent: Agent, ticket_id: int, changes: dict[str, Any]
 ) -> dict[str, Any]:
-    """PATCH: status, priority, assignee_id, queue, tags. Returns the ticket's view."""
-    allowed = {"status", "priority", "assignee_id", "queue", "tags"}
+    """PATCH: status, priority, assignee_id, queue, tags, pending_until (when a pending ticket wakes up; null:
+    never). Returns the ticket's view."""
+    allowed = {"status", "priority", "assignee_id", "queue", "tags", "pending_until"}
     unknown = set(changes) - allowed
     if unknown:
         raise Invalid(f"unknown fields: {', '.join(sorted(unknown))}", "unknown_field")
@@ -262,6 +265,15 @@ async def update_ticket(
                 else:
                     ticket.resolved_at = None
                 ticket.status = status
+                if status != "pending":
+                    ticket.pending_until = None
+        if "pending_until" in changes:
+            until = _wake_time(changes["pending_until"])
+            if until is not None and ticket.status != "pending":
+                raise Invalid("pending_until is for a pending ticket: set status pending too", "not_pending")
+            if until != ticket.pending_until:
+                notes.append(f"pending until {iso(until)}" if until else "pending with no wake-up time")
+                ticket.pending_until = until
         if "priority" in changes:
             if changes["priority"] not in PRIORITIES:
                 raise Invalid(f"priority must be one of {', '.join(PRIORITIES)}", "bad_priority")
@@ -318,6 +330,15 @@ async def update_ticket(
         view = events[-1].data["ticket"]
     await ctx.publish(events)
     return dict(view)
+
+
+def _wake_time(raw: Any) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        return parse_time(raw, "pending_until", utcnow())
+    except ReminderError as e:
+        raise Invalid(str(e), e.code) from None
 
 
 async def requeue_unanswered(ctx: Context, agent_id: int) -> int:

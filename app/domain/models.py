@@ -245,6 +245,7 @@ class Ticket(Base):
         Index("ix_ticket_resolved_report", "resolved_at", "created_at", "queue_id", "channel"),
         Index("ix_ticket_first_response_due", "first_response_due_at"),
         Index("ix_ticket_resolution_due", "resolution_due_at"),
+        Index("ix_ticket_pending_until", "pending_until"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -266,6 +267,8 @@ class Ticket(Base):
     resolution_due_at: Mapped[datetime | None]
     first_response_breached_at: Mapped[datetime | None]
     resolution_breached_at: Mapped[datetime | None]
+    # a pending ticket wakes up (back to open) at this time (app/actions/reminders.py)
+    pending_until: Mapped[datetime | None]
     # the last message seq handed out (messages are numbered 1, 2, ... per ticket)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     # bumped by every change to the ticket or its messages; events carry it as their seq
@@ -542,3 +545,33 @@ class CsatSurvey(Base):
     score: Mapped[int | None] = mapped_column(Integer)
     comment: Mapped[str] = mapped_column(Text, default="")
     answered_at: Mapped[datetime | None]
+
+
+class Reminder(Base):
+    """A message to a customer at a set time (a renewal, a payment due...), by email or SMS: scheduled by an
+    agent or by a rule, sent by the leader's reminder watch unless the customer has opted out of that
+    channel by then (skipped, with the reason)."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminder_due", "status", "due_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    # the ticket it is about, if any; the reminder itself goes out on a ticket of its own
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    # renewal, payment, other
+    kind: Mapped[str] = mapped_column(String(16))
+    # email, sms
+    channel: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    body: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime]
+    # scheduled, sent, skipped, cancelled
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    # why it was skipped or cancelled
+    outcome: Mapped[str] = mapped_column(Text, default="")
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("rules.id", ondelete="SET NULL"))
+    # the ticket the reminder went out on
+    sent_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]

@@ -11,7 +11,8 @@ Every condition must hold: {"field", "op", "value"}:
   09:00-17:00 UTC).
 Actions, in order: set_queue {queue}, set_priority {priority}, add_tags {tags}, remove_tags {tags},
 assign {agent_id}, reply {body} (through the ticket's channel; {{customer.first_name}} and
-{{customer.name}} filled in), webhook {webhook_id} (a rule.matched delivery).
+{{customer.name}} filled in), webhook {webhook_id} (a rule.matched delivery), remind {kind, channel, body,
+subject?, in_days | attribute + days_before} (a reminder to the ticket's customer: app.domain.reminders).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.domain import reminders
 from app.domain.models import CHANNELS, PRIORITIES, TICKET_STATUSES
 
 TRIGGERS = ("ticket.created", "ticket.updated")
@@ -31,7 +33,7 @@ OPS = {
     **{f: ("has", "has_not") for f in TAG_FIELDS},
     "business_hours": ("is",),
 }
-ACTIONS = ("set_queue", "set_priority", "add_tags", "remove_tags", "assign", "reply", "webhook")
+ACTIONS = ("set_queue", "set_priority", "add_tags", "remove_tags", "assign", "reply", "webhook", "remind")
 KNOWN = {"channel": CHANNELS, "priority": PRIORITIES, "status": TICKET_STATUSES}
 MAX_CONDITIONS = 20
 MAX_ACTIONS = 10
@@ -96,6 +98,11 @@ def check_action(raw: Any, i: int) -> dict[str, Any]:
     if not isinstance(raw, dict) or raw.get("type") not in ACTIONS:
         raise RuleError(f"{where}: type must be one of {', '.join(ACTIONS)}")
     kind = raw["type"]
+    if kind == "remind":
+        try:
+            return reminders.check_action(raw, where)
+        except reminders.ReminderError as e:
+            raise RuleError(str(e)) from None
     wanted = {
         "set_queue": "queue",
         "set_priority": "priority",

@@ -47,6 +47,8 @@ class TicketFields(Protocol):
     @property
     def resolution_breached_at(self) -> datetime | None: ...
     @property
+    def pending_until(self) -> datetime | None: ...
+    @property
     def created_at(self) -> datetime: ...
     @property
     def updated_at(self) -> datetime: ...
@@ -102,6 +104,8 @@ def ticket_view(t: TicketFields, queue_name: str) -> dict[str, Any]:
         "assigned_at": iso(t.assigned_at),
         "first_response_at": iso(t.first_response_at),
         "resolved_at": iso(t.resolved_at),
+        # a pending ticket wakes up (back to open) then
+        "pending_until": iso(t.pending_until) if t.status == "pending" else None,
         # the SLA: when the first response and the resolution are due, and when they were missed
         "sla": {
             "first_response_due_at": iso(t.first_response_due_at),

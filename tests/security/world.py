@@ -55,6 +55,7 @@ class World:
             "calendar_id": "1",
             "queue": "general",
             "policy_id": "1",
+            "reminder_id": "1",
             "token": "x" * 32,
         }
 
