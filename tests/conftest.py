@@ -12,7 +12,9 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from argon2 import PasswordHasher, profiles
 
+from app.actions import agents, passwords
 from app.actions.context import Context
 from app.bus import make_bus
 from app.db.engine import Database
@@ -20,6 +22,37 @@ from app.db.migrate import upgrade
 from config.settings import Settings
 from tests.receiver import Receiver, receiving
 from tests.support import PG_ADMIN, LiveServer, make_settings, running
+
+# tests that take ten seconds and more (a fuzzing run over every operation, clusters of real processes, the
+# browser's screenshots): they start first, so that the workers finish together rather than one running a
+# long test alone at the end
+LONG_FIRST = (
+    "tests/security/test_fuzz_api.py",
+    "tests/integration/test_cluster.py",
+    "tests/integration/test_kill.py",
+    "tests/integration/test_slow_sockets.py",
+    "tests/integration/test_bus_outage.py",
+    "tests/integration/test_imap_serve.py",
+    "tests/security/test_authz_matrix.py::test_no_one",
+    "tests/integration/test_cli.py::test_agents_password_deactivate_and_activate",
+    "tests/e2e/test_screenshots.py",
+    "tests/e2e/test_supervisor.py::test_numbers_change_live",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(LONG_FIRST))  # stable: otherwise as collected
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing() -> None:
+    """argon2id with its cheapest parameters for the passwords the tests set in process: with the production
+    ones each hash and each verify takes 0.16 s, most of a short test's time. A login verifies with the
+    parameters stored in the hash, so it stays the real argon2 check; processes the tests start keep the
+    production parameters."""
+    cheap = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    agents._hasher = passwords._hasher = cheap
+    agents._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")
