@@ -48,11 +48,11 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -c "import app, starlette, playwright" # the install above must have worked
 
-echo "== ruff"
+echo "== ruff (set-up took ${SECONDS} s)"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 echo "== mypy --strict"
 .venv/bin/mypy --strict app channels bots config
-echo "== pytest"
+echo "== pytest (${SECONDS} s in)"
 # one worker per core: the tests mostly wait on servers and sockets, and each has its own database and ports
 exec .venv/bin/pytest -q -p no:cacheprovider -n auto "$@"

@@ -4,6 +4,7 @@ HTTP clients."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import socket
@@ -82,8 +83,16 @@ class LiveServer:
 
     async def stop(self) -> None:
         self.server.should_exit = True
-        if self.task is not None:
-            await asyncio.wait_for(self.task, 15)
+        if self.task is None:
+            return
+        done, _ = await asyncio.wait({self.task}, timeout=15)
+        if not done:  # say where it is stuck: every task's stack, in the test's report
+            stacks = io.StringIO()
+            for task in asyncio.all_tasks():
+                task.print_stack(limit=8, file=stacks)
+            self.task.cancel()
+            raise TimeoutError(f"the server did not stop within 15 s; its tasks:\n{stacks.getvalue()}")
+        self.task.result()
 
     async def add_agent(self, email: str, name: str, password: str = "pw-secret-123", **kw: Any) -> int:
         agent = await create_agent(self.ctx, email=email, name=name, password=password, **kw)
