@@ -312,3 +312,39 @@ async def test_rules_schedule_reminders_once(live: Setup) -> None:
         tickets = (await api.get("/api/tickets")).json()["items"]
         lines = [t for t in tickets if "reminder" in t["tags"]]
         assert len(lines) == 1, lines
+
+
+async def test_reminders_follow_merges_and_go_with_an_erasure(live: Setup) -> None:
+    server = live.server
+    await server.add_agent("adm@example.com", "Adm", role="admin", queues=["general"])
+    adm, _ = await server.token("adm@example.com")
+    async with server.client(adm) as api:
+        keep = int(
+            (await ticket(api, await send(api, mail("greta@lind.example", "a", "hi", 1))))["customer_id"]
+        )
+        other = int(
+            (await ticket(api, await send(api, mail("g.lind@work.example", "b", "hi", 2))))["customer_id"]
+        )
+        body = {"kind": "renewal", "channel": "email", "body": "Renewal next month.", "due_at": soon(3600)}
+        r = await api.post(f"/api/customers/{other}/reminders", json=body)
+        assert r.status_code == 201, r.text
+        rid = r.json()["id"]
+
+        async def owners() -> tuple[list[int], list[int]]:
+            kept = (await api.get(f"/api/customers/{keep}/reminders")).json()["items"]
+            moved = await api.get(f"/api/customers/{other}/reminders")
+            return [i["id"] for i in kept], [
+                i["id"] for i in moved.json()["items"]
+            ] if moved.status_code == 200 else []
+
+        merged = await api.post(f"/api/customers/{keep}/merge", json={"other_id": other})
+        assert merged.status_code == 200, merged.text
+        assert await owners() == ([rid], [])  # moved with the merge
+        assert (await api.post(f"/api/merges/{merged.json()['merge_id']}/undo")).status_code == 200
+        assert await owners() == ([], [rid])  # and back with its undo
+
+        exported = (await api.get(f"/api/customers/{other}/export")).json()
+        assert [(x["id"], x["body"]) for x in exported["reminders"]] == [(rid, "Renewal next month.")]
+        erased = await api.post(f"/api/customers/{other}/erase", json={"confirm": True})
+        assert erased.status_code == 200 and erased.json()["erased"]["reminders"] == 1, erased.text
+        assert await owners() == ([], [])
