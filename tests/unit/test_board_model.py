@@ -55,8 +55,10 @@ def test_an_older_or_repeated_event_never_overwrites_a_newer_one() -> None:
 
 
 def test_resolution_and_first_response_today() -> None:
-    board = Board()
-    queued = NOW - timedelta(minutes=10)
+    board = Board()  # its day is the clock's, now (not when this module was imported)
+    now = utcnow()
+    # ten minutes ago, but never before midnight: just after it, yesterday's times are not today's figures
+    queued = max(now - timedelta(minutes=10), now.replace(hour=0, minute=0, second=0, microsecond=0))
     board.apply(ticket(1, 2, assignee=7, queued_at=queued, first_response_at=queued + timedelta(seconds=30)))
     board.apply(ticket(2, 2, assignee=7, queued_at=queued, first_response_at=queued + timedelta(seconds=90)))
     done = queued + timedelta(minutes=5)
@@ -70,13 +72,13 @@ def test_resolution_and_first_response_today() -> None:
             resolved_at=done,
         )
     )
-    figures = board.figures(NOW)[1]
+    figures = board.figures(now)[1]
     assert figures["handled_today"] == 1
     assert figures["median_first_response_s_today"] == 60.0
     assert board.loads() == {7: 1}  # the resolved one no longer counts
-    old = NOW - timedelta(days=3)
+    old = now - timedelta(days=3)
     board.apply(ticket(3, 9, status="closed", resolved_at=old, first_response_at=old))
-    assert board.figures(NOW)[1]["handled_today"] == 1  # another day's
+    assert board.figures(now)[1]["handled_today"] == 1  # another day's
 
 
 def test_malformed_events_are_ignored() -> None:
