@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.actions.chat import _default_queue
+from app.actions.chat import default_queue
 from app.actions.common import (
     add_message,
     agent_name,
@@ -270,7 +270,7 @@ async def _queue(s: AsyncSession, name: str | None) -> Queue:
         queue = (await s.execute(select(Queue).where(Queue.name == name))).scalar_one_or_none()
         if queue is not None:
             return queue
-    return await _default_queue(s)
+    return await default_queue(s)
 
 
 def _caller_label(call: Call) -> str:
@@ -310,7 +310,7 @@ async def _ticket(s: AsyncSession, call: Call, queue: str | None, subject: str) 
 
 async def _queue_by_id(s: AsyncSession, queue_id: int) -> Queue:
     queue = await s.get(Queue, queue_id)
-    return queue if queue is not None else await _default_queue(s)
+    return queue if queue is not None else await default_queue(s)
 
 
 def _wait(s: AsyncSession, ticket: Ticket, reason: str) -> bool:

@@ -86,7 +86,8 @@ async def new_visitor(
     return Visitor(session.id, token, ticket_id, session.visitor_id, session.name)
 
 
-async def _default_queue(s: AsyncSession) -> Queue:
+async def default_queue(s: AsyncSession) -> Queue:
+    """The queue new conversations go to: `general`, else the first there is (made when there is none)."""
     queue = (await s.execute(select(Queue).where(Queue.name == DEFAULT_QUEUE))).scalar_one_or_none()
     if queue is None:
         queue = (await s.execute(select(Queue).order_by(Queue.id).limit(1))).scalar_one_or_none()
@@ -125,7 +126,7 @@ async def _ticket_for(
             touch(ticket)
             history(s, ticket, "status", text=f"reopened by the customer ({old} -> new)", data={"from": old})
         return ticket, False
-    queue = await _default_queue(s)
+    queue = await default_queue(s)
     subject = " ".join(text.split())[:80]
     ticket = Ticket(
         customer_id=customer_id, subject=subject, status="new", queue_id=queue.id, channel="chat", tags=[]

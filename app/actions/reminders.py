@@ -9,7 +9,6 @@ the customer's timeline."""
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.actions import outbound
-from app.actions.chat import DEFAULT_QUEUE
+from app.actions.chat import default_queue
 from app.actions.common import (
     add_message,
     customer_line,
@@ -33,14 +32,14 @@ from app.actions.errors import Conflict, Invalid, NotFound
 from app.background import Periodic
 from app.bus import Event
 from app.domain import reminders as R
-from app.domain.models import Customer, Identity, Queue, Reminder, Ticket
+from app.domain.models import Customer, Identity, Reminder, Ticket
 from app.domain.types import utcnow
 from app.domain.views import iso
 
-log = logging.getLogger(__name__)
 SWEEP_BATCH = 200
 LIST_MAX = 500
 ADDRESS_KIND = {"email": "email", "sms": "phone"}
+ADDRESS_NAME = {"email": "email address", "sms": "phone number"}
 
 
 def view(r: Reminder) -> dict[str, Any]:
@@ -109,8 +108,7 @@ async def schedule(ctx: Context, customer_id: int, body: Any, agent_id: int | No
         if why:
             raise Conflict(why, "opted_out")
         if await address(s, customer_id, req["channel"]) is None:
-            what = "email address" if req["channel"] == "email" else "phone number"
-            raise Conflict(f"customer {customer_id} has no {what}", "no_address")
+            raise Conflict(f"customer {customer_id} has no {ADDRESS_NAME[req['channel']]}", "no_address")
         reminder = Reminder(customer_id=customer_id, agent_id=agent_id, status="scheduled", outcome="", **req)
         s.add(reminder)
         await s.flush()
@@ -145,7 +143,7 @@ async def from_rule(
         return ""
     why = refusal(customer, action["channel"])
     if not why and await address(s, customer.id, action["channel"]) is None:
-        why = f"no {action['channel']} address"
+        why = f"no {ADDRESS_NAME[action['channel']]}"
     if why:
         return f"{R.describe(action)}: {why} (skipped)"
     s.add(
@@ -265,9 +263,7 @@ async def _queue_for(s: AsyncSession, reminder: Reminder) -> int:
         about = await s.get(Ticket, reminder.ticket_id)
         if about is not None:
             return about.queue_id
-    rows = await s.execute(select(Queue.id, Queue.name).order_by(Queue.id))
-    queues = rows.all()
-    return next((qid for qid, name in queues if name == DEFAULT_QUEUE), queues[0][0])
+    return (await default_queue(s)).id
 
 
 async def send(ctx: Context, reminder_id: int, now: datetime) -> int:
@@ -281,7 +277,7 @@ async def send(ctx: Context, reminder_id: int, now: datetime) -> int:
         why = refusal(customer, r.channel)
         to = await address(s, r.customer_id, r.channel) if not why else None
         if not why and to is None:
-            why = f"no {'email address' if r.channel == 'email' else 'phone number'}"
+            why = f"no {ADDRESS_NAME[r.channel]}"
         r.done_at = now
         if why:
             r.status, r.outcome = "skipped", why

@@ -5,7 +5,6 @@ breach on the timeline and tells the consoles and the supervisor board (SlaWatch
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
@@ -24,7 +23,6 @@ from app.domain.models import ACTIVE_STATUSES, PRIORITIES, BusinessCalendar, Que
 from app.domain.types import utcnow
 from app.domain.views import iso
 
-log = logging.getLogger(__name__)
 # statuses in which the clocks run (pending waits on the customer: resolution still counts, first response
 # no longer matters once given)
 RUNNING = (*ACTIVE_STATUSES, "pending")

@@ -16,9 +16,9 @@ CHANNELS = ("email", "sms")
 STATUSES = ("scheduled", "sent", "skipped", "cancelled")
 BODY_MAX = {"email": 10_000, "sms": 1_600}
 SUBJECT_MAX = 300
-HORIZON = timedelta(days=3 * 366)  # the furthest ahead a reminder or a wake-up may be set
-SEND_AT = time(9, 0, tzinfo=UTC)  # the hour of a reminder set by a date attribute
 MAX_DAYS = 3 * 366
+HORIZON = timedelta(days=MAX_DAYS)  # the furthest ahead a reminder, a rule's delay or a wake-up may be set
+SEND_AT = time(9, 0, tzinfo=UTC)  # the hour of a reminder set by a date attribute
 
 
 class ReminderError(ValueError):
